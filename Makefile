@@ -1,0 +1,51 @@
+# sparserec: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-test
+DEMO_OUT ?= results/demo
+
+.PHONY: demo test test-all test-nojit bench figures figures-smoke install clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(VENV)/bin/python setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: create .venv, install, run the quick phase-transition experiment (table + figures)
+demo: $(STAMP)
+	$(PY) -m experiments.phase_transition --out $(DEMO_OUT)
+
+## test: create .venv, install .[test], run the fast test suite
+test: $(STAMP)
+	$(PY) -m pytest -q
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernels.py
+
+## test-all: also run the tests marked slow
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+## test-nojit: the kernel tests with numba disabled (NumPy twins vs pure-Python kernels)
+test-nojit: $(STAMP)
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/test_kernels.py
+
+## bench: ratio benchmarks (medians of side-by-side repeats)
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+## figures: regenerate every committed figure under paper_figures/
+figures: $(STAMP)
+	$(PY) paper_figures/make_all.py
+
+## figures-smoke: every figure script at tiny size (into a temporary directory)
+figures-smoke: $(STAMP)
+	$(PY) paper_figures/make_all.py --smoke
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache results
+	find . -name __pycache__ -prune -exec rm -rf {} +

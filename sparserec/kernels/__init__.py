@@ -1,0 +1,10 @@
+"""numba kernels, each paired with a plain NumPy twin that serves as its test oracle.
+
+Every kernel here is a module-level ``@njit(cache=True)`` function on arrays.
+Its twin (suffix ``_numpy``) computes the same thing with NumPy only and is
+what the tests compare against; ``NUMBA_DISABLE_JIT=1`` runs the kernels as
+plain Python and must pass the same tests.
+"""
+from .topk import hard_threshold, topk, topk_numba, topk_numpy
+
+__all__ = ["topk", "topk_numba", "topk_numpy", "hard_threshold"]

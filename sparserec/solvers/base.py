@@ -1,0 +1,426 @@
+"""The `Solver` contract, the `Result` it returns, and the solver registry.
+
+A solver stores its hyperparameters in ``__init__`` (no logic there) and
+validates them at the start of :meth:`Solver.solve`. The base class owns the
+lifecycle::
+
+    setup -> [step -> bookkeeping -> stop tests -> callback]* -> finalize
+
+so that no solver writes its own timing, history or stopping code. A
+solver implements three hooks:
+
+``_setup(problem, state)``
+    Prepare per-solve quantities (step sizes, factorizations). ``state`` is a
+    dict of arrays whose **last axis indexes the signals** (columns); it
+    always holds ``X`` (n, T), ``R = Y − A X`` (m, T) and ``Y`` (m, T).
+``_step(problem, state)``
+    One iteration on the columns in ``state`` (the base class hands it only
+    the columns still running). It may set ``state["done"]``, a boolean
+    array of shape (T,), for columns that met the solver's own criterion.
+``_finalize(problem, state)`` (optional)
+    Last touch to ``state["X"]`` (for example, a final refit).
+
+Stopping (per column): ``max_iter``; relative change
+``‖x⁺ − x‖ ≤ tol·‖x⁺‖`` or relative residual ``‖r‖ ≤ tol·‖y‖``; support
+unchanged for ``stagnation`` iterations (when set); the solver's own
+``done`` flag; divergence (a non-finite objective, or a residual larger than
+``divergence_factor`` times ``max(‖y‖, ‖r₀‖)``), which stops the column with
+``status="diverged"`` and returns its last finite iterate.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import as_real_array, check_int, check_real, param_error
+from ..problems import Problem
+
+__all__ = ["Solver", "Result", "register", "get", "available", "STATUSES"]
+
+STATUSES = ("converged", "max_iter", "diverged", "timeout")
+
+_REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` available as ``get(cls.name)``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} must set a class attribute 'name'.")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available():
+    """Sorted names of every registered solver."""
+    return sorted(_REGISTRY)
+
+
+def solver_class(name):
+    """The class registered under ``name`` (ValueError listing the names otherwise)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown solver {name!r}; available solvers are: "
+                         + ", ".join(available()) + ".")
+    return _REGISTRY[name]
+
+
+def get(name, **params):
+    """Instantiate the solver registered under ``name`` with ``params``.
+
+    Examples
+    --------
+    >>> from sparserec import solvers
+    >>> solvers.get("iht", max_iter=50)
+    IHT(max_iter=50)
+    """
+    cls = solver_class(name)
+    valid = cls._param_names()
+    unknown = [p for p in params if p not in valid]
+    if unknown:
+        raise TypeError(f"Unknown parameter {unknown[0]!r} for solver {name!r}; valid "
+                        "parameters are: " + ", ".join(valid) + ".")
+    return cls(**params)
+
+
+@dataclass
+class Result:
+    """What every solver returns.
+
+    Attributes
+    ----------
+    x : ndarray of shape (n,) or (n, T)
+        The solution (one column per signal for multi-RHS problems; for layer
+        problems, the pruned weight matrix).
+    support : ndarray of bool, same shape as ``x``
+        The kept set (mask).
+    n_iter : int or ndarray of shape (T,)
+        Iterations run, per signal.
+    status : str or ndarray of str, shape (T,)
+        One of ``"converged"``, ``"max_iter"``, ``"diverged"``, ``"timeout"``.
+    reason : str or ndarray of str, shape (T,)
+        Which test stopped the run: ``"tol"``, ``"residual"``,
+        ``"stagnation"``, ``"solver"``, ``"callback"``, ``"max_iter"``,
+        ``"diverged"``.
+    history : dict of ndarray
+        Per iteration (rows) and signal (columns, dropped for single-RHS):
+        ``objective`` (½‖Ax − y‖²), ``residual_norm``, ``support_changes`` and
+        ``time`` (cumulative seconds spent in the solver, bookkeeping and
+        callbacks excluded). Columns that stopped keep their last value.
+    solve_time : float
+        Seconds spent in the solver (setup included, bookkeeping excluded).
+    solver : str
+        Registry name of the solver.
+    params : dict
+        The solver's hyperparameters.
+    rel_error, distance : float or ndarray or None
+        ``‖x − x_true‖/‖x_true‖`` and ``‖x − x_true‖`` when the problem
+        carries a ground truth, computed after the timed loop.
+    """
+
+    x: np.ndarray
+    support: np.ndarray
+    n_iter: object
+    status: object
+    reason: object = None
+    history: dict = field(default_factory=dict)
+    solve_time: float = 0.0
+    solver: str = ""
+    params: dict = field(default_factory=dict)
+    rel_error: object = None
+    distance: object = None
+
+    def __repr__(self):
+        return (f"Result(solver={self.solver!r}, status={self.status!r}, n_iter={self.n_iter!r}, "
+                f"x.shape={self.x.shape}, solve_time={self.solve_time:.3g}s)")
+
+
+def _colnorm(M):
+    return np.sqrt(np.einsum("ij,ij->j", M, M))
+
+
+def _take(state, idx):
+    return {key: (val[..., idx] if isinstance(val, np.ndarray) else val)
+            for key, val in state.items()}
+
+
+def _put(state, sub, idx):
+    for key, val in sub.items():
+        if isinstance(val, np.ndarray) and key in state and isinstance(state[key], np.ndarray) \
+                and state[key].shape[:-1] == val.shape[:-1]:
+            state[key][..., idx] = val
+        elif key not in state:
+            raise KeyError(f"solver step added state key {key!r} outside _setup")
+
+
+class Solver:
+    """Base class of every solver.
+
+    Parameters
+    ----------
+    max_iter : int
+        Maximum number of iterations (per signal).
+    tol : float
+        Relative tolerance of the stopping tests (change in x, and residual
+        relative to ``‖y‖``). ``tol=0`` disables early stopping.
+    stagnation : int or None
+        Stop (as converged) when the support has not changed for this many
+        consecutive iterations. None disables the test.
+
+    Subclasses set the class attributes ``name`` (registry key),
+    ``enforces_k`` (the solution is at most k-sparse), ``monotone`` (theory
+    guarantees a non-increasing objective) and ``accepts`` (problem types).
+    """
+
+    name = ""
+    enforces_k = True
+    monotone = False
+    accepts = (Problem,)
+    divergence_factor = 1e4
+
+    def __init__(self, *, max_iter=500, tol=1e-10, stagnation=None):
+        self.max_iter = max_iter
+        self.tol = tol
+        self.stagnation = stagnation
+
+    # ------------------------------------------------------------ params
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+
+    def get_params(self):
+        """Hyperparameters as a dict (scikit-learn style)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set hyperparameters; unknown names raise TypeError."""
+        valid = self._param_names()
+        for key, val in params.items():
+            if key not in valid:
+                raise TypeError(f"Unknown parameter {key!r} for solver {self.name!r}; valid "
+                                "parameters are: " + ", ".join(valid) + ".")
+            setattr(self, key, val)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
+                    if p.kind == p.KEYWORD_ONLY}
+        changed = []
+        for key, val in self.get_params().items():
+            d = defaults.get(key, inspect.Parameter.empty)
+            same = False
+            try:
+                same = bool(val == d) if not isinstance(val, np.ndarray) else False
+            except Exception:
+                same = False
+            if not same:
+                changed.append(f"{key}={val!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _validate_params(self, problem):
+        """Check hyperparameters against ``problem``; subclasses extend this."""
+        owner = type(self).__name__
+        check_int(self.max_iter, "max_iter", owner, low=1)
+        check_real(self.tol, "tol", owner, low=0.0)
+        if self.stagnation is not None:
+            check_int(self.stagnation, "stagnation", owner, low=1,
+                      expected="None or an int >= 1")
+
+    def _check_problem(self, problem):
+        if not isinstance(problem, self.accepts):
+            names = " or ".join(c.__name__ for c in self.accepts)
+            raise TypeError(f"{type(self).__name__}.solve expects a {names}; got "
+                            f"{type(problem).__name__}.")
+
+    def _check_x0(self, problem, x0):
+        if x0 is None:
+            return np.zeros((problem.n, problem.n_signals), dtype=problem.dtype)
+        owner = f"{type(self).__name__}.solve"
+        x0 = as_real_array(x0, "x0", owner, ndim=(1, 2))
+        want = (problem.n,) if not problem.multi else (problem.n, problem.n_signals)
+        if x0.shape != want:
+            raise ValueError(f"The 'x0' argument of {owner} must have shape {want}; got "
+                             f"{x0.shape}.")
+        X0 = x0.reshape(problem.n, -1).astype(problem.dtype, copy=True)
+        return X0
+
+    # ------------------------------------------------------------ hooks
+    def _setup(self, problem, state):  # pragma: no cover - trivial default
+        return state
+
+    def _step(self, problem, state):
+        raise NotImplementedError
+
+    def _finalize(self, problem, state):
+        return state
+
+    def _support(self, problem, X):
+        return X != 0
+
+    # ------------------------------------------------------------ lifecycle
+    def solve(self, problem, *, x0=None, callback=None):
+        """Solve ``problem`` and return a :class:`Result`.
+
+        Parameters
+        ----------
+        problem : Problem
+            The problem (its data are never modified).
+        x0 : ndarray of shape (n,) or (n, T), optional
+            Starting point (zeros by default).
+        callback : callable, optional
+            Called after every iteration as ``callback(info)`` with a dict
+            holding ``iteration``, ``x`` (current iterate, caller layout) and
+            ``objective``. Returning True stops the run (``reason="callback"``).
+            Its time is not counted.
+
+        Returns
+        -------
+        Result
+        """
+        self._check_problem(problem)
+        self._validate_params(problem)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"The 'callback' argument of {type(self).__name__}.solve must "
+                            f"be callable or None; got {type(callback).__name__}.")
+        X0 = self._check_x0(problem, x0)
+        return self._run(problem, X0, callback)
+
+    def _run(self, problem, X0, callback):
+        T = problem.n_signals
+        tol = float(self.tol)
+        t_start = time.perf_counter()
+        state = {"X": X0, "Y": problem.Y.astype(problem.dtype, copy=False)}
+        state["R"] = state["Y"] - problem.matvec(X0) if np.any(X0) else state["Y"].copy()
+        state = self._setup(problem, state)
+        state.setdefault("done", np.zeros(T, dtype=bool))
+        elapsed = time.perf_counter() - t_start
+
+        ynorm = _colnorm(state["Y"])
+        r_ref = np.maximum(ynorm, _colnorm(state["R"]))
+        active = np.ones(T, dtype=bool)
+        n_iter = np.zeros(T, dtype=np.int64)
+        status = np.full(T, "max_iter", dtype=object)
+        reason = np.full(T, "max_iter", dtype=object)
+        unchanged = np.zeros(T, dtype=np.int64)
+        res_now = _colnorm(state["R"])
+        changes_now = np.zeros(T, dtype=np.int64)
+        hist = {"objective": [], "residual_norm": [], "support_changes": [], "time": []}
+
+        for it in range(1, int(self.max_iter) + 1):
+            idx = np.flatnonzero(active)
+            full = idx.size == T
+            sub = state if full else _take(state, idx)
+            X_old = sub["X"]
+            mask_old = X_old != 0
+            sub["done"] = np.zeros(idx.size, dtype=bool)
+            t0 = time.perf_counter()
+            sub = self._step(problem, sub)
+            elapsed += time.perf_counter() - t0
+
+            X_new, R = sub["X"], sub["R"]
+            res = _colnorm(R)
+            obj = 0.5 * res * res
+            changes = np.count_nonzero(mask_old != (X_new != 0), axis=0)
+            bad = ~np.isfinite(res) | ~np.all(np.isfinite(X_new), axis=0) \
+                | (res > self.divergence_factor * r_ref[idx])
+            stop = np.zeros(idx.size, dtype=bool)
+            why = np.full(idx.size, "", dtype=object)
+            if np.any(bad):  # keep the last finite iterate of diverged columns
+                X_new[:, bad] = X_old[:, bad]
+                R[:, bad] = sub["Y"][:, bad] - problem.matvec(X_old[:, bad])
+                res[bad] = _colnorm(R[:, bad])
+                obj[bad] = 0.5 * res[bad] ** 2
+                stop |= bad
+                why[bad] = "diverged"
+            if tol > 0:
+                dx = _colnorm(X_new - X_old)
+                small_dx = (dx <= tol * _colnorm(X_new)) & ~stop
+                why[small_dx] = "tol"
+                stop |= small_dx
+                small_r = (res <= tol * ynorm[idx]) & ~stop
+                why[small_r] = "residual"
+                stop |= small_r
+            own = np.asarray(sub["done"], dtype=bool) & ~stop
+            why[own] = "solver"
+            stop |= own
+            if self.stagnation is not None:
+                unchanged[idx] = np.where(changes == 0, unchanged[idx] + 1, 0)
+                stag = (unchanged[idx] >= self.stagnation) & ~stop
+                why[stag] = "stagnation"
+                stop |= stag
+
+            if not full:
+                _put(state, sub, idx)
+            res_now[idx] = res
+            changes_now[:] = 0
+            changes_now[idx] = changes
+            hist["objective"].append(0.5 * res_now ** 2)
+            hist["residual_norm"].append(res_now.copy())
+            hist["support_changes"].append(changes_now.copy())
+            hist["time"].append(elapsed)
+            n_iter[idx] = it
+
+            if callback is not None:
+                info = {"iteration": it, "x": problem.unblock(state["X"]),
+                        "objective": problem.unblock(0.5 * res_now[None, :] ** 2)[0]
+                        if not problem.multi else 0.5 * res_now ** 2}
+                if callback(info):
+                    why[~stop] = "callback"
+                    stop[:] = True
+            done_cols = idx[stop]
+            reason[done_cols] = why[stop]
+            status[done_cols] = np.where(why[stop] == "diverged", "diverged", "converged")
+            status[done_cols[why[stop] == "callback"]] = "converged"
+            active[done_cols] = False
+            if not active.any():
+                break
+
+        t0 = time.perf_counter()
+        state = self._finalize(problem, state)
+        elapsed += time.perf_counter() - t0
+        return self._make_result(problem, state["X"], n_iter, status, reason, hist, elapsed)
+
+    def _make_result(self, problem, X, n_iter, status, reason, hist, elapsed):
+        """Package a Result (metrics computed here, outside the timed loop)."""
+        history = {}
+        for key, rows in hist.items():
+            arr = np.asarray(rows, dtype=float if key != "support_changes" else np.int64)
+            if key == "time":
+                history[key] = arr
+            else:
+                arr = arr.reshape(len(rows), problem.n_signals)
+                history[key] = arr if problem.multi else arr[:, 0]
+        support = self._support(problem, X)
+        rel = dist = None
+        if problem.X_true is not None:
+            from ..metrics import relative_error
+            diff = np.linalg.norm(X - problem.X_true, axis=0)
+            dist = diff if problem.multi else float(diff[0])
+            rel = relative_error(problem.unblock(X), problem.x_true)
+        single = not problem.multi
+        return Result(
+            x=problem.unblock(X), support=problem.unblock(support),
+            n_iter=int(n_iter[0]) if single else n_iter,
+            status=str(status[0]) if single else status.astype(str),
+            reason=str(reason[0]) if single else reason.astype(str),
+            history=history, solve_time=float(elapsed), solver=self.name,
+            params=self.get_params(), rel_error=rel, distance=dist)
+
+
+def check_step(step, owner, allow_normalized=True):
+    """Validate a ``step`` hyperparameter: None, a positive real, or 'normalized'."""
+    expected = "None, a positive real number" + (" or 'normalized'" if allow_normalized else "")
+    if step is None or (allow_normalized and isinstance(step, str) and step == "normalized"):
+        return step
+    if isinstance(step, str) or isinstance(step, (bool, np.bool_)):
+        raise param_error("step", owner, expected, step)
+    try:
+        val = float(step)
+    except (TypeError, ValueError):
+        raise param_error("step", owner, expected, step, TypeError) from None
+    if not np.isfinite(val) or val <= 0:
+        raise param_error("step", owner, expected, step)
+    return val
