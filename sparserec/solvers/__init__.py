@@ -1,12 +1,20 @@
 """Solvers behind one contract, found by name.
 
+Every module in this package is imported on first use of the package, and
+the ``@register`` decorator on each solver class adds it to the registry:
+adding a solver means adding one module (plus its tests).
+
 >>> from sparserec import solvers
 >>> "iht" in solvers.available()
 True
 """
+import importlib
+import pkgutil
+
 from .base import Result, Solver, available, get, register, solver_class
 
-# Importing a module registers its solvers (one module per family).
-from . import iht, htp, cosamp, subspace_pursuit  # noqa: E402,F401
+for _mod in pkgutil.iter_modules(__path__):
+    if not _mod.name.startswith("_") and _mod.name != "base":
+        importlib.import_module(f"{__name__}.{_mod.name}")
 
 __all__ = ["Solver", "Result", "get", "available", "register", "solver_class"]
