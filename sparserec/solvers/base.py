@@ -260,6 +260,18 @@ class Solver:
     def _support(self, problem, X):
         return X != 0
 
+    def _loop_max_iter(self, problem):
+        """Iteration cap of the base loop (override when ``max_iter`` is derived, e.g. None)."""
+        return int(self.max_iter)
+
+    def _loop_tol(self):
+        """Tolerance of the base loop's relative tests; 0 disables them.
+
+        Override when the solver's ``tol`` means something else (OMP's bounds
+        the squared residual and is applied by the solver itself).
+        """
+        return float(self.tol)
+
     # ------------------------------------------------------------ lifecycle
     def solve(self, problem, *, x0=None, callback=None):
         """Solve ``problem`` and return a :class:`Result`.
@@ -290,7 +302,7 @@ class Solver:
 
     def _run(self, problem, X0, callback):
         T = problem.n_signals
-        tol = float(self.tol)
+        tol = self._loop_tol()
         t_start = time.perf_counter()
         state = {"X": X0, "Y": problem.Y.astype(problem.dtype, copy=False)}
         state["R"] = state["Y"] - problem.matvec(X0) if np.any(X0) else state["Y"].copy()
@@ -309,7 +321,7 @@ class Solver:
         changes_now = np.zeros(T, dtype=np.int64)
         hist = {"objective": [], "residual_norm": [], "support_changes": [], "time": []}
 
-        for it in range(1, int(self.max_iter) + 1):
+        for it in range(1, self._loop_max_iter(problem) + 1):
             idx = np.flatnonzero(active)
             full = idx.size == T
             sub = state if full else _take(state, idx)
