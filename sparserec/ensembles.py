@@ -52,7 +52,10 @@ def rademacher(m, n, rng=None):
 class PartialDCT(LinearOperator):
     """``m`` rows of the orthonormal DCT-II of size ``n``, scaled by ``√(n/m)``.
 
-    Applied in ``O(n log n)`` through :mod:`scipy.fft`; columns have unit norm.
+    Applied in ``O(n log n)`` through :mod:`scipy.fft`. Columns have unit norm
+    on average (the mean squared column norm is exactly 1, since the kept rows
+    are orthonormal); each column's squared norm deviates from 1 by
+    ``O(1/√(2m))``, depending on which rows were drawn.
     """
 
     def __init__(self, rows, n):

@@ -206,9 +206,12 @@ class Problem:
         if self._norm2 is None:
             if not self.is_operator and min(self.m, self.n) <= 1500:
                 small = self.A @ self.A.T if self.m <= self.n else self.A.T @ self.A
+                # driver="evx": LAPACK's default syevr fails ("Internal Error")
+                # on clustered spectra such as a partial DCT's (A Aᵀ = (n/m) I).
                 val = float(np.sqrt(max(sla.eigvalsh(small.astype(np.float64),
                                                      subset_by_index=[min(small.shape) - 1,
-                                                                      min(small.shape) - 1])[0],
+                                                                      min(small.shape) - 1],
+                                                     driver="evx")[0],
                                         0.0)))
             else:
                 from scipy.sparse.linalg import eigsh

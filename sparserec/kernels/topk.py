@@ -4,7 +4,10 @@ The rule, used everywhere in sparserec: keep the k entries of largest
 ``|z_i|``; among equal magnitudes the lower index wins. The result is the
 kept index set sorted ascending. The numba kernel finds the k-th largest
 magnitude by Hoare selection (expected O(n), no full sort) and then scans
-once in index order, which is what makes the tie rule exact.
+once in index order, which is what makes the tie rule exact. For large n and
+k ≤ n/8 it first bounds the threshold from a strided sample, so that one pass
+over z leaves O(k) candidates and the selection runs on those only (with a
+fall-back to the full selection when the sample misjudges).
 """
 from __future__ import annotations
 
@@ -48,6 +51,74 @@ def _select_inplace(a, kth):
     return a[kth]
 
 
+_SAMPLED_MIN_N = 16384  # below this, plain selection on all magnitudes
+_SAMPLE_SIZE = 8192     # about this many magnitudes are sampled (every step-th)
+
+
+@njit(cache=True)
+def _sample_step(n):
+    """Stride of the threshold sample (at least 4: the sample stays a fraction of z)."""
+    return max(4, n // _SAMPLE_SIZE)
+
+
+@njit(cache=True)
+def _topk_sampled(z, k, out):
+    """Top-k through a sampled threshold; returns False (nothing written) if it cannot.
+
+    A strided sample of the magnitudes gives a lower bound ``lo`` that, with
+    high probability, leaves between k and ``cap`` entries at or above it. One
+    pass collects those candidates (in index order); the exact k-th largest
+    magnitude is then selected among them only, and the tie rule is applied
+    by scanning them in index order. All entries >= the true threshold are
+    candidates whenever at least k are, so the result is exact; when the
+    sample misjudges (fewer than k or more than ``cap`` candidates, e.g. on
+    adversarial patterns) the caller falls back to the full selection.
+    """
+    n = z.size
+    step = _sample_step(n)
+    s = n // step
+    sample = np.empty(s, dtype=z.dtype)
+    for j in range(s):
+        sample[j] = abs(z[j * step])
+    q = k * s / n                      # expected rank of the threshold in the sample
+    r = int(q + 4.0 * np.sqrt(q) + 8)  # a few standard deviations lower, to be safe
+    if r >= s:
+        return False
+    lo = _select_inplace(sample, s - 1 - r)
+    cap = 2 * k + 4096
+    cand = np.empty(cap, dtype=np.int64)
+    c = 0
+    for i in range(n):
+        if abs(z[i]) >= lo:
+            if c == cap:
+                return False
+            cand[c] = i
+            c += 1
+    if c < k:
+        return False
+    mag = np.empty(c, dtype=z.dtype)
+    for j in range(c):
+        mag[j] = abs(z[cand[j]])
+    thr = _select_inplace(mag, c - k)
+    n_gt = 0
+    for j in range(c):
+        if abs(z[cand[j]]) > thr:
+            n_gt += 1
+    n_eq = k - n_gt
+    p = 0
+    for j in range(c):
+        i = cand[j]
+        a = abs(z[i])
+        if a > thr:
+            out[p] = i
+            p += 1
+        elif a == thr and n_eq > 0:
+            out[p] = i
+            p += 1
+            n_eq -= 1
+    return True
+
+
 @njit(cache=True)
 def _topk_1d(z, k, out):
     n = z.size
@@ -56,6 +127,8 @@ def _topk_1d(z, k, out):
     if k >= n:
         for i in range(n):
             out[i] = i
+        return
+    if n >= _SAMPLED_MIN_N and 8 * k <= n and _topk_sampled(z, k, out):
         return
     mag = np.empty(n, dtype=z.dtype)
     for i in range(n):

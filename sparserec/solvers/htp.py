@@ -18,8 +18,12 @@ class HTP(Solver):
     ----------
     step : float, "normalized" or None, default="normalized"
         Gradient step ``μ`` used to choose the support. ``"normalized"`` is
-        the NIHT step ``‖p_Γ‖²/‖A_Γ p_Γ‖²`` (scale-invariant, as in
-        Blanchard & Tanner's HTP); None means ``1/‖A‖₂²``.
+        scale-invariant: from ``x = 0`` it is the NIHT step
+        ``‖p_Γ‖²/‖A_Γ p_Γ‖²`` on ``Γ = supp T_k(p)``; afterwards it is
+        ``|Γ| / ‖A_Γ‖_F²`` on ``Γ = supp(x)`` (Foucart's ``μ = 1`` for
+        unit-norm columns). The NIHT ratio cannot be used there: ``x`` is the
+        least-squares fit on Γ, so ``p_Γ = 0`` and the ratio would be 0/0,
+        i.e. a quotient of rounding errors. None means ``1/‖A‖₂²``.
     max_iter : int, default=500
     tol : float, default=1e-10
     stagnation : int or None, default=None
@@ -59,11 +63,23 @@ class HTP(Solver):
             state["mu"] = np.full(problem.n_signals, mu)
         return state
 
+    @staticmethod
+    def _normalized_step(problem, X, P):
+        """Per column: NIHT step from x = 0, else ``|Γ| / ‖A_Γ‖_F²`` on Γ = supp(x)."""
+        started = np.any(X != 0, axis=0)
+        mu = np.empty(X.shape[1], dtype=problem.dtype)
+        if not np.all(started):
+            mu[~started] = normalized_step(problem, X[:, ~started], P[:, ~started])[0]
+        for t in np.flatnonzero(started):
+            AS = problem.columns(np.flatnonzero(X[:, t]))
+            mu[t] = AS.shape[1] / np.einsum("ij,ij->", AS, AS)
+        return mu
+
     def _step(self, problem, state):
         X, Y = state["X"], state["Y"]
         old = X != 0
         P = problem.rmatvec(state["R"])
-        mu = normalized_step(problem, X, P)[0] if self.step == "normalized" else state["mu"]
+        mu = self._normalized_step(problem, X, P) if self.step == "normalized" else state["mu"]
         refit = lambda idx, Z: np.take_along_axis(problem.lstsq_dense(idx, Y), idx, axis=0)
         X_new, _ = Projection("topk", refit=refit)(X + mu * P, problem.k)
         state["done"] = np.all((X_new != 0) == old, axis=0) & old.any(axis=0)

@@ -81,12 +81,13 @@ class IHT(Solver):
     >>> from sparserec import solvers
     >>> from sparserec.ensembles import make_problem
     >>> problem = make_problem(128, 256, 10, seed=0)
-    >>> res = solvers.get("iht").solve(problem)
+    >>> res = solvers.get("iht", step="normalized").solve(problem)
     >>> res.status, bool(res.rel_error < 1e-6)
     ('converged', True)
     """
 
     name = "iht"
+    monotone = True     # for step=None (μ ≤ 1/‖A‖²) and step="normalized"; not for any user step
     c = 0.01            # NIHT sufficient-decrease constant
     max_backtrack = 60  # 2**-60 shrinks any step to nothing
 
@@ -104,12 +105,14 @@ class IHT(Solver):
         return Projection("topk")
 
     def _setup(self, problem, state):
+        # mu in the problem's dtype, so that float32 problems stay float32
         if self.step is None:
-            state["mu"] = np.full(problem.n_signals, 1.0 / problem.norm2() ** 2)
+            state["mu"] = np.full(problem.n_signals, 1.0 / problem.norm2() ** 2,
+                                  dtype=problem.dtype)
         elif self.step == "normalized":
-            state["mu"] = np.zeros(problem.n_signals)
+            state["mu"] = np.zeros(problem.n_signals, dtype=problem.dtype)
         else:
-            state["mu"] = np.full(problem.n_signals, float(self.step))
+            state["mu"] = np.full(problem.n_signals, float(self.step), dtype=problem.dtype)
         return state
 
     def _step(self, problem, state):
