@@ -15,7 +15,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SMALL = {
     "01_quickstart.ipynb": "m, n, k = 48, 96, 4\nseed = 0",
     "02_phase_transitions.ipynb": None,
-    "03_iobs_vs_iht.ipynb": None,
+    "03_iobs_vs_iht.ipynb": ("m, n, k = 60, 30, 3\nkappas = [1, 100]\nmax_iter = 400\n"
+                             "mnist_measurements = 1000\nmnist_iters = 20\nseed = 0"),
     "04_layer_pruning.ipynb": None,
 }
 
