@@ -8,3 +8,7 @@ plain Python and must pass the same tests.
 from .topk import hard_threshold, topk, topk_numba, topk_numpy
 
 __all__ = ["topk", "topk_numba", "topk_numpy", "hard_threshold"]
+from .obs import (chol_update, greedy_obs, obs_downdate, obs_saliency,  # noqa: E402
+                  obs_update)
+
+__all__ += ["obs_saliency", "obs_update", "obs_downdate", "greedy_obs", "chol_update"]
