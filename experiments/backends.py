@@ -1,0 +1,141 @@
+"""Execution backends: serial, joblib (local processes) and Dask distributed.
+
+Each backend maps a module-level function over a list of tasks and yields
+the results **as they complete** (any order); the harness writes each
+result as soon as it arrives, so a killed sweep loses only running tasks.
+Results never depend on the backend: a task carries everything that
+determines its output (seeds included).
+
+- ``serial``: a plain loop in this process.
+- ``joblib``: :class:`joblib.Parallel` with the loky process backend
+  (``workers=None`` uses every core).
+- ``dask``: :class:`distributed.Client`. ``scheduler="local"`` (or None)
+  starts a :class:`distributed.LocalCluster` of ``workers`` single-threaded
+  worker processes bound to 127.0.0.1; ``scheduler="tcp://HOST:PORT"``
+  joins an existing cluster (its workers must be able to import
+  ``sparserec`` and ``experiments``).
+"""
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+__all__ = ["BACKENDS", "BackendError", "execute", "check_scheduler", "default_workers"]
+
+BACKENDS = ("serial", "joblib", "dask")
+
+
+class BackendError(RuntimeError):
+    """A backend could not be started or reached (message is one line)."""
+
+
+def default_workers():
+    """Number of usable cores."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+def check_scheduler(address, timeout=5.0):
+    """Check that a Dask scheduler address is well formed and accepts TCP connections.
+
+    Parameters
+    ----------
+    address : str
+        ``tcp://HOST:PORT`` (or ``HOST:PORT``).
+    timeout : float
+        Seconds to wait for the TCP handshake.
+
+    Raises
+    ------
+    BackendError
+        With a one-line message if the address is malformed or unreachable.
+    """
+    url = urlparse(address if "://" in address else f"tcp://{address}")
+    if url.scheme not in ("tcp", "tls") or not url.hostname or url.port is None:
+        raise BackendError(f"scheduler address {address!r} is not of the form tcp://HOST:PORT")
+    try:
+        with socket.create_connection((url.hostname, url.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise BackendError(f"cannot reach Dask scheduler at {address} "
+                           f"({exc.strerror or type(exc).__name__})") from None
+
+
+def _serial(fn, tasks):
+    for task in tasks:
+        yield fn(task)
+
+
+def _joblib(fn, tasks, workers):
+    from joblib import Parallel, delayed
+    n_jobs = workers if workers else -1
+    par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered",
+                   batch_size=1)
+    yield from par(delayed(fn)(t) for t in tasks)
+
+
+def _dask(fn, tasks, workers, scheduler):
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - dask is an optional extra
+        raise BackendError("the dask backend needs `pip install dask[distributed]`") from None
+    cluster = None
+    if scheduler in (None, "local"):
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                               processes=True, host="127.0.0.1", dashboard_address=None,
+                               silence_logs=40)
+        client = Client(cluster)
+    else:
+        check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise BackendError(f"cannot connect to Dask scheduler at {scheduler} ({exc})") \
+                from None
+    try:
+        futures = [client.submit(fn, t, pure=False) for t in tasks]
+        for fut in as_completed(futures):
+            res = fut.result()
+            fut.release()
+            yield res
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def execute(fn, tasks, *, backend="joblib", workers=None, scheduler=None):
+    """Run ``fn(task)`` for every task and yield the results as they complete.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function of one task.
+    tasks : list
+    backend : {"serial", "joblib", "dask"}
+    workers : int or None
+        Worker processes (None: all cores). Ignored by ``serial`` and when
+        joining an existing Dask cluster.
+    scheduler : str or None
+        Dask only: ``"local"``/None for a LocalCluster, or ``tcp://HOST:PORT``.
+
+    Yields
+    ------
+    object
+        ``fn(task)`` in completion order.
+    """
+    tasks = list(tasks)
+    if not tasks:
+        return
+    if backend == "serial":
+        yield from _serial(fn, tasks)
+    elif backend == "joblib":
+        yield from _joblib(fn, tasks, workers)
+    elif backend == "dask":
+        yield from _dask(fn, tasks, workers, scheduler)
+    else:
+        raise ValueError(f"The 'backend' argument of execute must be one of "
+                         f"{', '.join(BACKENDS)}; got {backend!r}.")
