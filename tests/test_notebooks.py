@@ -14,7 +14,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 SMALL = {
     "01_quickstart.ipynb": "m, n, k = 48, 96, 4\nseed = 0",
-    "02_phase_transitions.ipynb": None,
+    "02_phase_transitions.ipynb": ("n = 40\ndeltas = [0.3, 0.6]\nrhos = [0.1, 0.3, 0.5]\ntrials = 3\n"
+                                   "solver_specs = [\"htp\", \"omp\"]\nout = \"phase\"\nseed = 0"),
     "03_iobs_vs_iht.ipynb": ("m, n, k = 60, 30, 3\nkappas = [1, 100]\nmax_iter = 400\n"
                              "mnist_measurements = 1000\nmnist_iters = 20\nseed = 0"),
     "04_layer_pruning.ipynb": None,
