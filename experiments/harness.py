@@ -804,7 +804,7 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     out = Path(out)
     cells_dir = out / store.CELLS
     if not resume and cells_dir.exists():
-        for p in cells_dir.glob("*.parquet"):
+        for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
             p.unlink()
         for name in (store.RESULTS,):
             (out / name).unlink(missing_ok=True)

@@ -14,12 +14,17 @@ file, plus at worst a stray ``*.tmp-*`` file that is ignored and removed by
 the next run.
 
 A cell file carries, in its Parquet schema metadata, the task key it was
-computed for and its row count; pages are written with CRC checksums. A file
-that cannot be read, fails a page checksum, or whose key or row count does
-not match is reported (``logging.warning``) and recomputed, never used.
+computed for and its row count; pages are written with CRC checksums; and a
+sidecar ``<file>.sha256`` holds the SHA-256 of the whole file, written after
+it. A file that is missing its sidecar, whose bytes do not match it (any
+change at all, including in page headers and statistics that page CRCs do not
+cover), that cannot be read, fails a page checksum, or whose key or row count
+does not match is reported (``logging.warning``) and recomputed, never used.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import os
@@ -118,8 +123,17 @@ def write_table(path, table, metadata=None):
     return _atomic(path, lambda fh: pq.write_table(table, fh, write_page_checksum=True))
 
 
+def _digest_path(path):
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
 def write_cell(path, rows, key):
     """Store one task's rows (a list of dicts) atomically, tagged with its key.
+
+    The Parquet file is written first, then its SHA-256 sidecar; a process
+    killed between the two leaves a file without a valid sidecar, which
+    :func:`read_cell` rejects (so the task is recomputed).
 
     Returns
     -------
@@ -127,7 +141,14 @@ def write_cell(path, rows, key):
         The rows as stored.
     """
     df = pd.DataFrame(rows)
-    write_table(path, df, {_KEY: key.encode(), _NROWS: str(len(df)).encode()})
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           _KEY: key.encode(), _NROWS: str(len(df)).encode()})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, write_page_checksum=True)
+    data = buf.getvalue()
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(_digest_path(path), hashlib.sha256(data).hexdigest().encode())
     return df
 
 
@@ -137,11 +158,18 @@ def read_cell(path, key):
     Raises
     ------
     CorruptCellError
-        If the file cannot be parsed, fails a page checksum, or its key or row
-        count does not match.
+        If the file does not match its SHA-256 sidecar (or has none), cannot be
+        parsed, fails a page checksum, or its key or row count does not match.
     """
     try:
-        table = pq.read_table(path, page_checksum_verification=True)
+        data = Path(path).read_bytes()
+        digest = _digest_path(path).read_text().strip()
+    except OSError as exc:
+        raise CorruptCellError(f"unreadable file or checksum sidecar ({exc})") from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise CorruptCellError("SHA-256 mismatch: the file changed after it was written")
+    try:
+        table = pq.read_table(pa.BufferReader(data), page_checksum_verification=True)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
         raise CorruptCellError(f"unreadable Parquet ({type(exc).__name__}: {exc})") from None
     meta = table.schema.metadata or {}

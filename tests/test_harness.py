@@ -134,9 +134,9 @@ def test_results_table_and_metadata(tmp_path):
 
 def test_adding_a_solver_changes_no_existing_row(tmp_path):
     a = run_sweep(tiny_sweep(["htp"]), tmp_path, backend="serial", quiet=True)
-    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").glob("*.parquet")}
     b = run_sweep(tiny_sweep(["htp", "cosamp"]), tmp_path, backend="serial", quiet=True)
-    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").glob("*.parquet")}
     assert all(after[k] == v for k, v in before.items())  # reused, not rewritten
     assert len(after) == 8
     pd.testing.assert_frame_equal(untimed(b[b["solver"] == "htp"]), untimed(a))
