@@ -43,7 +43,7 @@ from .harness import Sweep, load_results, run_sweep
 
 __all__ = ["PRESETS", "build_parser", "make_sweep", "analyze", "main"]
 
-_SOLVERS = ["iht:step=normalized", "htp", "cosamp:max_iter=100", "subspace_pursuit", "omp",
+_SOLVERS = ["iht:step=normalized,max_iter=300", "htp", "cosamp:max_iter=100", "subspace_pursuit", "omp",
             "basis_pursuit"]
 
 #: Preset grids. ``solvers`` lists candidates; those not registered at run time are skipped.
