@@ -18,7 +18,8 @@ SMALL = {
                                    "solver_specs = [\"htp\", \"omp\"]\nout = \"phase\"\nseed = 0"),
     "03_iobs_vs_iht.ipynb": ("m, n, k = 60, 30, 3\nkappas = [1, 100]\nmax_iter = 400\n"
                              "mnist_measurements = 1000\nmnist_iters = 20\nseed = 0"),
-    "04_layer_pruning.ipynb": None,
+    "04_layer_pruning.ipynb": ("network = \"digits\"\nsparsity = 0.5\n"
+                               "methods = [\"magnitude\", \"obc\", \"sparsegpt\"]\ncalibration = 300\nseed = 0"),
 }
 
 
