@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
+RUN_STAMP := $(VENV)/.installed
 DEMO_OUT ?= results/demo
 
 .PHONY: demo test test-all test-nojit bench figures figures-smoke install clean
@@ -11,14 +12,18 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(VENV)/bin/python setup.cfg pyproject.toml
+$(RUN_STAMP): $(VENV)/bin/python setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## demo: create .venv, install, run the quick phase-transition experiment (table + figures)
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(PY) -m experiments.phase_transition --out $(DEMO_OUT)
 
 ## test: create .venv, install .[test], run the fast test suite
@@ -44,7 +49,7 @@ figures: $(STAMP)
 
 ## figures-smoke: every figure script at tiny size (into a temporary directory)
 figures-smoke: $(STAMP)
-	$(PY) paper_figures/make_all.py --smoke
+	$(PY) paper_figures/make_all.py --smoke $(if $(FIGURES_OUT),--out $(FIGURES_OUT))
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache results

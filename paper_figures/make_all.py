@@ -25,9 +25,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, into a temporary directory")
     parser.add_argument("--only", nargs="+", choices=SCRIPTS, help="run only these scripts")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="with --smoke: write each script's output to OUT/<script> "
+                             "(default: a temporary directory, removed at the end)")
     args = parser.parse_args(argv)
     failed = []
     with tempfile.TemporaryDirectory(prefix="sparserec-figures-") as tmp:
+        if args.out is not None:
+            tmp = args.out
         for name in args.only or SCRIPTS:
             script = HERE / f"{name}.py"
             if not script.exists():

@@ -167,6 +167,50 @@ def test_nm_obc_beats_magnitude():
     assert errs["obc"] <= errs["sparsegpt"] <= errs["magnitude"]
 
 
+@pytest.mark.parametrize("nm", ["2:4", "1:4", "3:8"])
+def test_nm_obc_is_the_shared_kernel(nm):
+    """OBC's N:M mode is the greedy kernel with ``nm`` (no second loop): one call."""
+    from sparserec.kernels.obs import greedy_obs
+
+    X, W = layer(10, N=100, d_in=32, d_out=7)
+    p = LayerProblem(X, W, nm)
+    N, M = parse_sparsity(nm)[2]
+    a = solvers.get("obc").solve(p)
+    b = solvers.get("obc", engine="numpy").solve(p)
+    np.testing.assert_array_equal(a.x, greedy_obs(W.T, p.inverse(), nm=(N, M)).T)
+    np.testing.assert_array_equal(a.x == 0, b.x == 0)
+    # numba kernel vs NumPy twin: same formula, different summation order
+    np.testing.assert_allclose(a.x, b.x, atol=1e-10 * np.abs(W).max())
+    assert check_nm_mask(a.x == 0, N, M)
+    assert np.count_nonzero(a.x == 0) == p.n_prune_total()
+    mag = p.relative_error(solvers.get("magnitude").solve(p).x)
+    assert p.relative_error(a.x) < mag
+    # every output is the restricted optimum on its own support (OBS correction exact)
+    Hd = p.damped()
+    for j in range(p.T):
+        S = np.flatnonzero(a.x[:, j])
+        np.testing.assert_allclose(a.x[:, j], best_on_support(Hd, W[:, j], S),
+                                   atol=1e-9 * np.abs(W).max())  # sequential vs direct solve
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_nm_obc_loss_never_below_best_nm_mask(seed):
+    """d_in = 8, 2:4: enumerate all 36 valid masks; greedy >= the best of them."""
+    X, W = layer(30 + seed, N=24, d_in=8, d_out=5)
+    p = LayerProblem(X, W, "2:4")
+    Hd = p.damped()
+    res = solvers.get("obc").solve(p)
+    assert check_nm_mask(res.x == 0, 2, 4)
+    obc_loss = hloss(Hd, res.x, W)
+    groups = [list(itertools.combinations(range(g * 4, g * 4 + 4), 2)) for g in range(2)]
+    for j in range(p.T):
+        best = min(hloss(Hd, best_on_support(Hd, W[:, j], np.setdiff1d(np.arange(8), a + b))
+                         [:, None], W[:, [j]])[0]
+                   for a, b in itertools.product(*groups))
+        # greedy cannot beat enumeration; 1e-12 relative absorbs rounding of equal losses
+        assert obc_loss[j] >= best * (1 - 1e-12)
+
+
 # ------------------------------------------------------------------- ordering
 def test_layer_error_ordering_on_fixed_synthetic_layer():
     X, W = layer(2024, N=200, d_in=48, d_out=96)

@@ -53,14 +53,36 @@ def _args(W, Hinv, rows, cols, checkpoints):
 
 
 def lobs_sequential_numba(W, Hinv, rows, cols, checkpoints):
-    """numba kernel of :func:`lobs_sequential`."""
+    """Numba kernel of :func:`lobs_sequential`.
+
+    Parameters
+    ----------
+    W, Hinv, rows, cols, checkpoints : ndarray
+        As in :func:`lobs_sequential`.
+
+    Returns
+    -------
+    W_pruned : ndarray of shape (n, T)
+        Every pruned entry exactly 0.
+    """
     W, Hinv, rows, cols, checkpoints = _args(W, Hinv, rows, cols, checkpoints)
     _lobs_kernel(W, Hinv, rows, cols, checkpoints)
     return W
 
 
 def lobs_sequential_numpy(W, Hinv, rows, cols, checkpoints):
-    """NumPy twin of :func:`lobs_sequential_numba` (one vector update per weight)."""
+    """NumPy twin of :func:`lobs_sequential_numba` (one vector update per weight).
+
+    Parameters
+    ----------
+    W, Hinv, rows, cols, checkpoints : ndarray
+        As in :func:`lobs_sequential`.
+
+    Returns
+    -------
+    W_pruned : ndarray of shape (n, T)
+        Every pruned entry exactly 0.
+    """
     W, Hinv, rows, cols, checkpoints = _args(W, Hinv, rows, cols, checkpoints)
     pruned = np.zeros(W.shape, dtype=bool)
     cps = set(int(c) for c in checkpoints)
@@ -88,11 +110,13 @@ def lobs_sequential(W, Hinv, rows, cols, checkpoints=(), *, engine="numba"):
     checkpoints : sequence of int
         Step counts (ascending) after which all weights pruned so far are
         re-zeroed.
-    engine : {"numba", "numpy"}
+    engine : {"numba", "numpy"}, default="numba"
+        The numba kernel or its NumPy twin.
 
     Returns
     -------
-    W_pruned : ndarray of shape (n, T), every pruned entry exactly 0.
+    W_pruned : ndarray of shape (n, T)
+        Every pruned entry exactly 0.
 
     Notes
     -----

