@@ -337,3 +337,51 @@ def test_iht_divergence_detected():
     assert res.reason == "diverged"
     assert np.all(np.isfinite(res.x))
     assert np.all(np.isfinite(res.history["objective"]))
+
+
+# ---------------------------------------------------------------- layer pruners
+def _solves_layer(name, cls):
+    from sparserec.pruning import LayerProblem
+    return any(issubclass(LayerProblem, t) for t in cls.accepts)
+
+
+LAYER = _select(_solves_layer)
+#: Pruners with a sparsity target (Net-Trim's sparsity follows from epsilon instead).
+LAYER_TARGETED = [n for n in LAYER if n != "nettrim"]
+
+
+@pytest.fixture(scope="module")
+def layer_problem():
+    from sparserec.ensembles import correlated
+    from sparserec.pruning import LayerProblem
+    rng = np.random.default_rng(5)
+    X = correlated(160, 24, 0.6, rng) * np.sqrt(160)
+    W = rng.standard_normal((24, 12))
+    return LayerProblem(X, W, 0.5, bias=0.1 * rng.standard_normal(12), activation="relu")
+
+
+@pytest.mark.parametrize("name", LAYER)
+def test_layer_result_contract(name, layer_problem):
+    p = layer_problem if name != "nettrim" else layer_problem.with_sparsity(None)
+    res = solvers.get(name).solve(p)
+    assert res.x.shape == p.W.shape and res.support.shape == p.W.shape
+    assert res.support.dtype == bool
+    assert np.array_equal(res.support, res.x != 0) or not np.any(res.x[~res.support])
+    assert set(np.atleast_1d(res.status)) <= STATUSES  # one status per output
+    assert np.all(np.isfinite(res.x))
+    # deterministic: the same problem gives the identical pruned matrix
+    assert np.array_equal(solvers.get(name).solve(p).x, res.x)
+
+
+@pytest.mark.parametrize("name", LAYER_TARGETED)
+def test_layer_sparsity_target_met(name, layer_problem):
+    res = solvers.get(name).solve(layer_problem)
+    # layer-global allocation prunes exactly round(0.5 * n * T) weights
+    assert np.count_nonzero(~res.support) == layer_problem.n_prune_total()
+
+
+@pytest.mark.parametrize("name", LAYER_TARGETED)
+def test_layer_error_not_worse_than_zero(name, layer_problem):
+    # Every pruner keeps the largest-saliency half: far better than pruning everything.
+    res = solvers.get(name).solve(layer_problem)
+    assert layer_problem.relative_error(res.x) < 0.9
