@@ -1,4 +1,4 @@
-"""sparserec: sparse recovery with second-order information.
+"""Sparse recovery with second-order information (the ``sparserec`` package).
 
 IHT and its relatives, and the Optimal Brain Surgeon family of pruning
 methods, as one toolkit: every solver is a loop of a *step*, a *curvature*

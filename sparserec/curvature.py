@@ -78,7 +78,20 @@ def _singular_error(what, detail):
 
 
 def relative_damping(diag, percdamp):
-    """``λ = percdamp · mean(diag)`` (the OBC/SparseGPT convention)."""
+    """Compute the absolute damping ``λ = percdamp · mean(diag)`` (OBC/SparseGPT convention).
+
+    Parameters
+    ----------
+    diag : array_like
+        Diagonal of the curvature ``Ĥ``.
+    percdamp : float
+        Relative damping.
+
+    Returns
+    -------
+    float
+        The absolute damping ``λ``.
+    """
     return float(percdamp) * float(np.mean(diag))
 
 
@@ -127,7 +140,27 @@ class RestrictedCholesky:
         self.cache.clear()
 
     def factor(self, S, key=0):
-        """Return ``(L, order)`` with ``L Lᵀ = Ĥ[order][:, order]`` and ``set(order) == set(S)``."""
+        """Return ``(L, order)`` with ``L Lᵀ = Ĥ[order][:, order]`` and ``set(order) == set(S)``.
+
+        Parameters
+        ----------
+        S : array_like of int
+            Kept set.
+        key : hashable, default=0
+            Cache slot; its factor is reused, up/down-dated or rebuilt.
+
+        Returns
+        -------
+        L : ndarray of shape (s, s)
+            Lower-triangular Cholesky factor, in factor order.
+        order : ndarray of int, shape (s,)
+            The indices of ``S`` in factor order.
+
+        Raises
+        ------
+        numpy.linalg.LinAlgError
+            If ``Ĥ_SS`` is not positive definite.
+        """
         S = np.asarray(S, dtype=np.intp)
         entry = self.cache.get(key)
         if entry is not None:
@@ -191,7 +224,22 @@ class RestrictedCholesky:
         return L, order
 
     def solve(self, S, B, key=0):
-        """``Ĥ_SS⁻¹ B`` for ascending ``S`` and ``B`` of shape (|S|,) or (|S|, T)."""
+        """Solve ``Ĥ_SS U = B`` with the cached factor of slot ``key``.
+
+        Parameters
+        ----------
+        S : array_like of int
+            Kept set, ascending.
+        B : ndarray of shape (s,) or (s, T)
+            Right-hand sides, rows ordered as ``S``.
+        key : hashable, default=0
+            Cache slot (see :meth:`factor`).
+
+        Returns
+        -------
+        ndarray, same shape as ``B``
+            ``Ĥ_SS⁻¹ B``.
+        """
         S = np.asarray(S, dtype=np.intp)
         L, order = self.factor(S, key)
         Bb, vec = _as_block(B)
@@ -231,10 +279,22 @@ class Curvature:
     # -------------------------------------------------------------- fitting
     @property
     def fitted(self):
+        """Whether the curvature holds data (``fit`` has been called or data given)."""
         return self.n is not None
 
     def fit(self, problem):
-        """Bind the curvature to ``problem`` (a Problem); returns ``self``."""
+        """Bind the curvature to ``problem``.
+
+        Parameters
+        ----------
+        problem : Problem
+            The problem whose curvature this models.
+
+        Returns
+        -------
+        Curvature
+            The curvature itself.
+        """
         return self
 
     def _require_fitted(self):
@@ -249,28 +309,81 @@ class Curvature:
 
     # ------------------------------------------------------------ interface
     def matvec(self, V):
-        """``Ĥ V`` for ``V`` of shape (n,) or (n, T)."""
+        """Compute the product ``Ĥ V``.
+
+        Parameters
+        ----------
+        V : ndarray of shape (n,) or (n, T)
+            Vector or block.
+
+        Returns
+        -------
+        ndarray, same shape as ``V``
+            The product.
+        """
         raise NotImplementedError
 
     def diag(self):
-        """``diag(Ĥ)``, shape (n,)."""
+        """Return the diagonal of ``Ĥ``.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            ``diag(Ĥ)``.
+        """
         raise NotImplementedError
 
     def block(self, rows, cols):
-        """Dense ``Ĥ[rows][:, cols]``."""
+        """Return the dense block ``Ĥ[rows][:, cols]``.
+
+        Parameters
+        ----------
+        rows : array_like of int
+            Row indices.
+        cols : array_like of int
+            Column indices.
+
+        Returns
+        -------
+        ndarray of shape (len(rows), len(cols))
+            The block.
+        """
         raise NotImplementedError
 
     def dense(self):
-        """Dense ``Ĥ`` (n, n)."""
+        """Return ``Ĥ`` as a dense array.
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            The curvature matrix.
+        """
         idx = np.arange(self.n)
         return self.block(idx, idx)
 
     def shifted(self, lam):
-        """The curvature ``Ĥ + lam·I`` (same type when possible)."""
+        """Return the curvature ``Ĥ + lam·I`` (same type when possible).
+
+        Parameters
+        ----------
+        lam : float
+            Diagonal shift.
+
+        Returns
+        -------
+        Curvature
+            The shifted curvature (``self`` is not modified).
+        """
         return _Shifted(self, lam)
 
     def singular_reason(self):
-        """A phrase when ``Ĥ`` is known singular without factorising it, else None."""
+        """Explain why ``Ĥ`` is known singular without factorising it, if it is.
+
+        Returns
+        -------
+        str or None
+            A phrase for the error message, or None when nothing is known.
+        """
         return None
 
     def check_invertible(self):
@@ -296,24 +409,64 @@ class Curvature:
         return self._chol
 
     def solve(self, B):
-        """``Ĥ⁻¹ B`` via a cached Cholesky factor of ``Ĥ`` (needs ``Ĥ`` invertible)."""
+        """Solve ``Ĥ U = B`` via a cached Cholesky factor of ``Ĥ`` (needs ``Ĥ`` invertible).
+
+        Parameters
+        ----------
+        B : ndarray of shape (n,) or (n, T)
+            Right-hand side(s).
+
+        Returns
+        -------
+        ndarray, same shape as ``B``
+            ``Ĥ⁻¹ B``.
+
+        Raises
+        ------
+        ValueError
+            If ``Ĥ`` is singular (damp it).
+        """
         c = self._factor()
         return sla.cho_solve(c, np.asarray(B, dtype=np.float64), check_finite=False)
 
     def newton_ls(self, problem, R):
-        """``Ĥ⁻¹∇f`` for ``f = ½‖AX − Y‖²`` given the residual block ``R = Y − AX`` (m, T).
+        """Compute ``Ĥ⁻¹∇f`` for ``f = ½‖AX − Y‖²`` from the residual block ``R = Y − AX``.
 
         The default is ``solve(−AᵀR)``; :class:`ExactGram` overrides it when a
         cheaper data-space form exists.
+
+        Parameters
+        ----------
+        problem : Problem
+            The least-squares problem (gives ``Aᵀ``).
+        R : ndarray of shape (m, T)
+            Residual block.
+
+        Returns
+        -------
+        ndarray of shape (n, T)
+            The Newton direction ``Ĥ⁻¹∇f`` (subtract it from ``X``).
         """
         return self.solve(-problem.rmatvec(R).astype(np.float64))
 
     def inverse(self):
-        """Dense ``Ĥ⁻¹`` (n, n); only for invertible ``Ĥ`` (damp it otherwise)."""
+        """Return the dense inverse ``Ĥ⁻¹``; only for invertible ``Ĥ`` (damp it otherwise).
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            ``Ĥ⁻¹``.
+        """
         return self.solve(np.eye(self.n))
 
     def inv_diag(self):
-        """``diag(Ĥ⁻¹)``, shape (n,); only for invertible ``Ĥ`` (computed once, cached)."""
+        """Return ``diag(Ĥ⁻¹)``; only for invertible ``Ĥ`` (computed once, cached).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The diagonal of the inverse (read-only).
+        """
         c = self._factor()
         if self._inv_diag is None:
             Linv = sla.solve_triangular(c[0], np.eye(self.n), lower=True, check_finite=False)
@@ -338,6 +491,7 @@ class Curvature:
         Returns
         -------
         u : ndarray, same shape as ``B``
+            ``Ĥ_SS⁻¹ B``.
 
         Raises
         ------
@@ -354,10 +508,30 @@ class Curvature:
 
     @staticmethod
     def downdate(Hinv, q):
-        """OBS inverse downdate ``Ĥ⁻¹ − Ĥ⁻¹e_q e_qᵀĤ⁻¹/[Ĥ⁻¹]_qq`` (a new array)."""
+        """Apply the OBS inverse downdate ``Ĥ⁻¹ − Ĥ⁻¹e_q e_qᵀĤ⁻¹/[Ĥ⁻¹]_qq``.
+
+        Parameters
+        ----------
+        Hinv : ndarray of shape (n, n)
+            Current inverse ``Ĥ⁻¹`` (not modified).
+        q : int
+            Index removed.
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            The downdated inverse (a new array).
+        """
         return obs_downdate(Hinv, int(q))
 
     def describe(self):
+        """Describe the curvature in one line (used in messages and ``repr``).
+
+        Returns
+        -------
+        str
+            The description.
+        """
         return f"{type(self).__name__}(n={self.n})"
 
     def __repr__(self):
@@ -453,7 +627,20 @@ class ExactGram(Curvature):
 
     @classmethod
     def from_gram(cls, H, *, shift=0.0):
-        """Gram-form constructor: ``Ĥ = H`` (``d × d``, symmetric PSD), e.g. ``XᵀX`` of a layer."""
+        """Build the Gram-form curvature ``Ĥ = H``, e.g. ``XᵀX`` of a layer.
+
+        Parameters
+        ----------
+        H : ndarray of shape (d, d)
+            Symmetric positive semi-definite Gram matrix.
+        shift : float, default=0.0
+            Diagonal shift ``λ``.
+
+        Returns
+        -------
+        ExactGram
+            The fitted curvature.
+        """
         return cls(H=H, shift=shift)
 
     def _set_gram(self, H):
@@ -466,7 +653,19 @@ class ExactGram(Curvature):
         self._reset_cache()
 
     def fit(self, problem):
-        """Take ``A`` from a :class:`~sparserec.Problem` (or ``H`` from an object with ``.H``)."""
+        """Take ``A`` from a :class:`~sparserec.Problem` (or ``H`` from an object with ``.H``).
+
+        Parameters
+        ----------
+        problem : Problem or object with an attribute ``H``
+            Least-squares problem, or a Gram-form problem such as
+            :class:`~sparserec.objectives.GramProblem`.
+
+        Returns
+        -------
+        ExactGram
+            The curvature itself.
+        """
         if isinstance(problem, Problem):
             self.problem = problem
             self.m, self.n = problem.m, problem.n
@@ -585,12 +784,27 @@ class ExactGram(Curvature):
         return super().solve(B)
 
     def newton_ls(self, problem, R):
-        r"""``Ĥ⁻¹∇f`` from the residual; with the Woodbury form and ``problem`` the
-        problem this Gram was built from,
+        r"""Compute ``Ĥ⁻¹∇f`` from the residual, in data space when possible.
+
+        With the Woodbury form and ``problem`` the problem this Gram was built
+        from,
 
         .. math::  (A^\top A + \lambda I)^{-1} A^\top(AX - Y) = -A^\top (AA^\top + \lambda I)^{-1} R,
 
-        one product with ``Aᵀ`` and an ``m × m`` solve (no product with ``A``)."""
+        one product with ``Aᵀ`` and an ``m × m`` solve (no product with ``A``).
+
+        Parameters
+        ----------
+        problem : Problem
+            The least-squares problem.
+        R : ndarray of shape (m, T)
+            Residual block ``Y − AX``.
+
+        Returns
+        -------
+        ndarray of shape (n, T)
+            The Newton direction ``Ĥ⁻¹∇f``.
+        """
         if self._use_woodbury() and problem is self.problem:
             return -(self._kinv_a().T @ np.asarray(R, dtype=np.float64))
         return super().newton_ls(problem, R)
@@ -798,7 +1012,15 @@ class Diagonal(Curvature):
 
 # ================================================================= Identity
 class Identity(Curvature):
-    """Identity curvature ``scale·I``: the Newton step is a gradient step and I-OBS is IHT."""
+    """Identity curvature ``scale·I``: the Newton step is a gradient step and I-OBS is IHT.
+
+    Parameters
+    ----------
+    n : int or None, default=None
+        Dimension; None takes it from the problem at :meth:`fit`.
+    scale : float, default=1.0
+        Positive scale of the identity.
+    """
 
     name = "identity"
 
@@ -856,6 +1078,11 @@ def woodbury_inverse(G, lam, *, block_size=None):
         None: one dense ``d × d`` inverse. Otherwise the block-diagonal
         approximation over consecutive chunks of ``block_size`` coordinates
         (the last chunk may be shorter): returns the list of block inverses.
+
+    Returns
+    -------
+    ndarray of shape (d, d) or list of ndarray
+        The inverse, or the list of block inverses when ``block_size`` is set.
 
     Notes
     -----
@@ -1027,6 +1254,7 @@ def make_curvature(spec, problem, damping=None, *, owner="make_curvature"):
         ``"identity"``, or a :class:`Curvature` instance (fitted on
         ``problem`` if it is not fitted yet).
     problem : Problem or object with a Gram matrix ``H``
+        The problem the curvature is fitted on.
     damping : float or None, default=None
         Relative damping ``percdamp``: when given, the result is
         ``Damped(curvature, damping)``. None leaves the curvature undamped
@@ -1038,6 +1266,7 @@ def make_curvature(spec, problem, damping=None, *, owner="make_curvature"):
     Returns
     -------
     Curvature
+        The fitted (and possibly damped) curvature.
     """
     if isinstance(spec, str):
         if spec not in CURVATURES:

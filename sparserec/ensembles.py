@@ -19,7 +19,19 @@ __all__ = ["as_generator", "gaussian", "rademacher", "partial_dct", "conditioned
 
 
 def as_generator(rng):
-    """Return a Generator from a Generator, SeedSequence, int or None."""
+    """Return a Generator from a Generator, SeedSequence, int or None.
+
+    Parameters
+    ----------
+    rng : Generator, SeedSequence, int or None
+        A Generator is returned as is; anything else seeds a new one
+        (None: fresh OS entropy).
+
+    Returns
+    -------
+    numpy.random.Generator
+        The generator to draw from.
+    """
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (np.random.SeedSequence, int, np.integer)) or rng is None:
@@ -35,16 +47,41 @@ def _mn(m, n, owner):
 def gaussian(m, n, rng=None):
     """Gaussian matrix with i.i.d. N(0, 1/m) entries (columns have unit norm on average).
 
+    Parameters
+    ----------
+    m : int
+        Number of rows (measurements).
+    n : int
+        Number of columns (unknowns).
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
+
     Returns
     -------
     A : ndarray of shape (m, n)
+        The matrix.
     """
     m, n = _mn(m, n, "gaussian")
     return as_generator(rng).standard_normal((m, n)) / np.sqrt(m)
 
 
 def rademacher(m, n, rng=None):
-    """Rademacher matrix with i.i.d. ±1/√m entries (unit-norm columns)."""
+    """Rademacher matrix with i.i.d. ±1/√m entries (unit-norm columns).
+
+    Parameters
+    ----------
+    m : int
+        Number of rows (measurements).
+    n : int
+        Number of columns (unknowns).
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
+
+    Returns
+    -------
+    A : ndarray of shape (m, n)
+        The matrix.
+    """
     m, n = _mn(m, n, "rademacher")
     return (2.0 * as_generator(rng).integers(0, 2, size=(m, n)) - 1.0) / np.sqrt(m)
 
@@ -92,9 +129,20 @@ class PartialDCT(LinearOperator):
 def partial_dct(m, n, rng=None):
     """Partial DCT operator: ``m`` distinct rows of the n-point DCT-II, chosen uniformly.
 
+    Parameters
+    ----------
+    m : int
+        Number of rows kept, ``1 <= m <= n``.
+    n : int
+        Size of the DCT (number of columns).
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
+
     Returns
     -------
-    A : PartialDCT (a LinearOperator of shape (m, n))
+    A : PartialDCT
+        A :class:`~scipy.sparse.linalg.LinearOperator` of shape (m, n),
+        applied in ``O(n log n)``.
     """
     m, n = _mn(m, n, "partial_dct")
     if m > n:
@@ -109,9 +157,21 @@ def conditioned(m, n, kappa=10.0, rng=None):
     ``U`` and ``V`` are Haar-random orthonormal (QR of Gaussians), and the
     ``min(m, n)`` singular values are log-spaced from 1 down to ``1/kappa``.
 
+    Parameters
+    ----------
+    m : int
+        Number of rows.
+    n : int
+        Number of columns.
+    kappa : float, default=10.0
+        Condition number, ``>= 1``.
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
+
     Returns
     -------
-    A : ndarray of shape (m, n), with ``‖A‖₂ = 1`` and ``cond(A) = kappa``.
+    A : ndarray of shape (m, n)
+        The matrix, with ``‖A‖₂ = 1`` and ``cond(A) = kappa``.
     """
     m, n = _mn(m, n, "conditioned")
     kappa = check_real(kappa, "kappa", "conditioned", low=1.0)
@@ -128,6 +188,22 @@ def correlated(m, n, r=0.5, rng=None):
 
     Neighbouring columns are correlated with coefficient ``r``, as in
     correlated-design regression and in layer inputs.
+
+    Parameters
+    ----------
+    m : int
+        Number of rows.
+    n : int
+        Number of columns.
+    r : float, default=0.5
+        Correlation of neighbouring columns, ``-1 < r < 1``.
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
+
+    Returns
+    -------
+    A : ndarray of shape (m, n)
+        The matrix.
     """
     m, n = _mn(m, n, "correlated")
     r = check_real(r, "r", "correlated", low=-1.0, high=1.0, low_open=True, high_open=True)
@@ -141,15 +217,31 @@ SIGNALS = ("gaussian", "rademacher", "uniform")
 
 
 def sparse_signal(n, k, rng=None, *, distribution="gaussian", n_signals=None):
-    """k-sparse signal(s) on a uniformly random support.
+    """Draw k-sparse signal(s) on a uniformly random support.
 
     Parameters
     ----------
-    n, k : int
+    n : int
+        Length of the signal.
+    k : int
+        Number of nonzeros, ``0 <= k <= n``.
+    rng : Generator, SeedSequence, int or None, default=None
+        Randomness (see :func:`as_generator`).
     distribution : {"gaussian", "rademacher", "uniform"}
         Law of the nonzeros: N(0, 1), ±1, or uniform on [−1, 1].
     n_signals : int or None
         None returns shape (n,); an int T returns (n, T), independent supports.
+
+    Returns
+    -------
+    x : ndarray of shape (n,) or (n, T)
+        The signal(s).
+
+    Examples
+    --------
+    >>> x = sparse_signal(10, 3, rng=0)
+    >>> x.shape, int((x != 0).sum())
+    ((10,), 3)
     """
     n = check_int(n, "n", "sparse_signal", low=1)
     k = check_int(k, "k", "sparse_signal", low=0, high=n, expected=f"an int in [0, n={n}]")
@@ -170,24 +262,39 @@ def sparse_signal(n, k, rng=None, *, distribution="gaussian", n_signals=None):
 
 def make_problem(m, n, k, *, matrix="gaussian", signal="gaussian", noise_std=0.0,
                  n_signals=None, seed=None, **matrix_params):
-    """A seeded recovery problem ``y = A x + noise`` with known ``x``.
+    """Build a seeded recovery problem ``y = A x + noise`` with known ``x``.
 
     Parameters
     ----------
-    m, n, k : int
+    m : int
+        Number of measurements (rows of ``A``).
+    n : int
+        Signal length (columns of ``A``).
+    k : int
+        Sparsity of the drawn signal, also the target sparsity of the problem.
     matrix : {"gaussian", "rademacher", "dct", "conditioned", "correlated"}
+        Measurement ensemble (a key of :data:`MATRICES`).
     signal : {"gaussian", "rademacher", "uniform"}
+        Law of the nonzeros (see :func:`sparse_signal`).
     noise_std : float
         Standard deviation of i.i.d. Gaussian noise added to ``y``.
     n_signals : int or None
         Several signals measured by one matrix (a multi-RHS problem).
     seed : int, SeedSequence, Generator or None
+        Randomness for the matrix, the signal and the noise, in that order.
     **matrix_params
         Passed to the matrix generator (``kappa`` or ``r``).
 
     Returns
     -------
     Problem
+        The problem, with ``x_true`` and ``noise_std`` set.
+
+    Examples
+    --------
+    >>> problem = make_problem(64, 128, 5, seed=0)
+    >>> problem.shape, problem.k
+    ((64, 128), 5)
     """
     check_choice(matrix, "matrix", "make_problem", tuple(MATRICES))
     rng = as_generator(seed)

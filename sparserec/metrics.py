@@ -27,6 +27,19 @@ def relative_error(x, x_true):
     When ``x_true = 0`` the absolute error ``‖x‖`` is returned instead, so
     the value is always finite.
 
+    Parameters
+    ----------
+    x : array_like of shape (n,) or (n, T)
+        Estimate.
+    x_true : array_like, same shape as ``x``
+        Ground truth.
+
+    Returns
+    -------
+    float or ndarray of shape (T,)
+        The relative error (a float for 1-D input, one value per column
+        otherwise).
+
     Examples
     --------
     >>> relative_error([1.0, 0.0], [2.0, 0.0])
@@ -48,6 +61,25 @@ def support_precision(x, x_true, *, atol=0.0):
     """Fraction of the recovered support (``|x_i| > atol``) that is in the true support.
 
     An empty recovered support has precision 1 (nothing wrong was claimed).
+
+    Parameters
+    ----------
+    x : array_like of shape (n,) or (n, T)
+        Estimate.
+    x_true : array_like, same shape as ``x``
+        Ground truth; its support is its set of nonzeros.
+    atol : float, default=0.0
+        Entries of ``x`` with ``|x_i| <= atol`` count as zero.
+
+    Returns
+    -------
+    float or ndarray of shape (T,)
+        The precision, in ``[0, 1]`` (per column for 2-D input).
+
+    Examples
+    --------
+    >>> support_precision([1.0, 0.5, 0.0], [1.0, 0.0, 2.0])
+    0.5
     """
     est, true = _supports(x, x_true, "support_precision", atol)
     hit = np.count_nonzero(est & true, axis=0)
@@ -57,7 +89,22 @@ def support_precision(x, x_true, *, atol=0.0):
 
 
 def support_recall(x, x_true, *, atol=0.0):
-    """Fraction of the true support that was recovered (1 when the truth is 0)."""
+    """Fraction of the true support that was recovered (1 when the truth is 0).
+
+    Parameters
+    ----------
+    x : array_like of shape (n,) or (n, T)
+        Estimate.
+    x_true : array_like, same shape as ``x``
+        Ground truth; its support is its set of nonzeros.
+    atol : float, default=0.0
+        Entries of ``x`` with ``|x_i| <= atol`` count as zero.
+
+    Returns
+    -------
+    float or ndarray of shape (T,)
+        The recall, in ``[0, 1]`` (per column for 2-D input).
+    """
     est, true = _supports(x, x_true, "support_recall", atol)
     hit = np.count_nonzero(est & true, axis=0)
     n_true = np.count_nonzero(true, axis=0)
@@ -66,7 +113,22 @@ def support_recall(x, x_true, *, atol=0.0):
 
 
 def success(x, x_true, *, threshold=DEFAULT_SUCCESS_THRESHOLD):
-    """Recovery success: ``relative_error(x, x_true) <= threshold`` (per column)."""
+    """Recovery success: ``relative_error(x, x_true) <= threshold`` (per column).
+
+    Parameters
+    ----------
+    x : array_like of shape (n,) or (n, T)
+        Estimate.
+    x_true : array_like, same shape as ``x``
+        Ground truth.
+    threshold : float, default=DEFAULT_SUCCESS_THRESHOLD
+        Largest relative error counted as a success (``> 0``; 1e-3 by default).
+
+    Returns
+    -------
+    bool or ndarray of bool, shape (T,)
+        Whether each signal was recovered.
+    """
     threshold = check_real(threshold, "threshold", "success", low=0.0, low_open=True)
     err = np.asarray(relative_error(x, x_true))
     out = err <= threshold

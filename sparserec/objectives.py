@@ -41,19 +41,65 @@ class Objective:
     quadratic = False
 
     def value(self, x):
-        """``f(x)`` (float)."""
+        """Evaluate ``f(x)``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n,)
+            Point of evaluation.
+
+        Returns
+        -------
+        float
+            The value ``f(x)``.
+        """
         raise NotImplementedError
 
     def gradient(self, x):
-        """``∇f(x)``, shape (n,)."""
+        """Evaluate the gradient ``∇f(x)``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n,)
+            Point of evaluation.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The gradient.
+        """
         raise NotImplementedError
 
     def hessian(self, x):
-        """``∇²f(x)``, shape (n, n)."""
+        """Evaluate the Hessian ``∇²f(x)``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n,)
+            Point of evaluation.
+
+        Returns
+        -------
+        ndarray of shape (n, n)
+            The (symmetric) Hessian.
+        """
         raise NotImplementedError
 
     def hvp(self, x, v):
-        """``∇²f(x) v``."""
+        """Compute the Hessian-vector product ``∇²f(x) v``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n,)
+            Point of evaluation.
+        v : ndarray of shape (n,)
+            Direction.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The product (``hessian(x) @ v`` unless a subclass does better).
+        """
         return self.hessian(x) @ v
 
 
@@ -84,7 +130,7 @@ class LogisticRegression(Objective):
     --------
     >>> import numpy as np
     >>> f = LogisticRegression(np.eye(2), np.array([1, 0]))
-    >>> round(f.value(np.zeros(2)), 6) == round(np.log(2), 6)
+    >>> bool(np.isclose(f.value(np.zeros(2)), np.log(2)))
     True
     """
 
@@ -129,10 +175,26 @@ class LogisticRegression(Objective):
 
 
 class Quadratic(Objective):
-    r"""``f(x) = ½ xᵀHx − bᵀx + c`` (Gram form; ``H`` symmetric PSD).
+    r"""Quadratic ``f(x) = ½ xᵀHx − bᵀx + c`` (Gram form; ``H`` symmetric PSD).
 
     For a least-squares problem, ``H = AᵀA``, ``b = Aᵀy`` and ``c = ½‖y‖²``
     give ``f(x) = ½‖Ax − y‖²``.
+
+    Parameters
+    ----------
+    H : ndarray of shape (n, n)
+        Symmetric positive semi-definite matrix (the Hessian).
+    b : ndarray of shape (n,)
+        Linear term.
+    c : float, default=0.0
+        Constant term.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = Quadratic(np.eye(2), np.array([1.0, 2.0]))
+    >>> f.value(np.array([1.0, 2.0])), f.gradient(np.array([1.0, 2.0])).tolist()
+    (-2.5, [0.0, 0.0])
     """
 
     quadratic = True
@@ -160,11 +222,12 @@ class Quadratic(Objective):
 
 
 class ObjectiveProblem:
-    """k-sparse minimisation of a smooth :class:`Objective` (one signal).
+    """Sparse minimisation (at most k nonzeros) of a smooth :class:`Objective`, one signal.
 
     Parameters
     ----------
     objective : Objective
+        The function to minimise.
     k : int
         Target sparsity, ``1 <= k <= n``.
     x_true : ndarray of shape (n,), optional
@@ -173,6 +236,7 @@ class ObjectiveProblem:
     Attributes
     ----------
     n : int
+        Number of variables (``objective.n``).
     n_signals : int
         Always 1.
     """
@@ -198,9 +262,22 @@ class ObjectiveProblem:
 
     @property
     def X_true(self):
+        """Ground truth as an ``(n, 1)`` block, or None."""
         return None if self.x_true is None else self.x_true[:, None]
 
     def unblock(self, X):
+        """Return the single column of ``X`` (n, 1) as a vector.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, 1)
+            A one-column block.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            ``X[:, 0]``.
+        """
         return X[:, 0]
 
     def __repr__(self):
@@ -215,14 +292,18 @@ class GramProblem(ObjectiveProblem):
     H : ndarray of shape (d, d)
         Gram matrix (symmetric positive semi-definite).
     b : ndarray of shape (d,)
+        Linear term (``Xᵀy`` for a layer).
     k : int
+        Target sparsity, ``1 <= k <= d``.
     c : float, default=0.0
         Constant (``½‖y‖²`` makes the objective equal ``½‖Xx − y‖²``).
     x_true : ndarray of shape (d,), optional
+        Ground truth (metrics only).
 
     Attributes
     ----------
-    H, b : the data (``ExactGram.fit(problem)`` takes ``H`` from here).
+    H, b : ndarray
+        The data (``ExactGram.fit(problem)`` takes ``H`` from here).
     """
 
     def __init__(self, H, b, k, *, c=0.0, x_true=None):

@@ -125,11 +125,33 @@ class Problem:
         return self.x_true if self.x_true.ndim == 2 else self.x_true[:, None]
 
     def unblock(self, X):
-        """Return ``X`` (n, T) in the caller's layout: a vector for single-RHS."""
+        """Return ``X`` (n, T) in the caller's layout: a vector for single-RHS.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            A block with one column per signal.
+
+        Returns
+        -------
+        ndarray of shape (n,) or (n, T)
+            ``X[:, 0]`` when ``y`` was a vector, else ``X`` itself.
+        """
         return X if self.multi else X[:, 0]
 
     def with_k(self, k):
-        """A copy of this problem with another target sparsity (data shared)."""
+        """Return a copy of this problem with another target sparsity (data shared).
+
+        Parameters
+        ----------
+        k : int
+            New target sparsity, ``1 <= k <= n``.
+
+        Returns
+        -------
+        Problem
+            A shallow copy: ``A``, ``y`` and ``x_true`` are the same objects.
+        """
         new = object.__new__(Problem)
         new.__dict__.update(self.__dict__)
         new.k = check_int(k, "k", "Problem", low=1, high=self.n,
@@ -138,19 +160,52 @@ class Problem:
 
     # -------------------------------------------------------------- operators
     def matvec(self, X):
-        """``A @ X`` for a block ``X`` of shape (n, T)."""
+        """Compute ``A @ X`` for a block ``X`` of shape (n, T).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            Block of signals.
+
+        Returns
+        -------
+        ndarray of shape (m, T)
+            The product.
+        """
         if self.is_operator:
             return np.asarray(self.A.matmat(X)).reshape(self.m, -1)
         return self.A @ X
 
     def rmatvec(self, R):
-        """``Aᵀ @ R`` for a block ``R`` of shape (m, T)."""
+        """Compute ``Aᵀ @ R`` for a block ``R`` of shape (m, T).
+
+        Parameters
+        ----------
+        R : ndarray of shape (m, T)
+            Block of residuals.
+
+        Returns
+        -------
+        ndarray of shape (n, T)
+            The product.
+        """
         if self.is_operator:
             return np.asarray(self.A.rmatmat(R)).reshape(self.n, -1)
         return self.A.T @ R
 
     def columns(self, S):
-        """Dense ``A[:, S]`` of shape (m, len(S)) (built column by column for operators)."""
+        """Return the dense columns ``A[:, S]`` (applied to unit vectors for operators).
+
+        Parameters
+        ----------
+        S : array_like of int
+            Column indices.
+
+        Returns
+        -------
+        ndarray of shape (m, len(S))
+            The selected columns.
+        """
         S = np.asarray(S, dtype=np.intp)
         if not self.is_operator:
             return self.A[:, S]
@@ -164,6 +219,16 @@ class Problem:
         With a dense ``A`` and fewer than ``n/4`` nonzero rows in ``X``, only
         those columns of ``A`` are used (cost ``2m·nnz_rows·T`` instead of
         ``2mnT``); otherwise a full product.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            Block of (row-sparse) signals.
+
+        Returns
+        -------
+        ndarray of shape (m, T)
+            The product ``A @ X``.
         """
         if self.is_operator:
             return self.matvec(X)
@@ -180,6 +245,7 @@ class Problem:
         supports : sequence of T int arrays, or ndarray of shape (s, T)
             Kept indices for each column.
         Y : ndarray of shape (m, T)
+            Right-hand sides, one per column.
 
         Returns
         -------
@@ -202,6 +268,16 @@ class Problem:
         Lanczos on ``AᵀA`` with relative tolerance 1e-8, which converges from
         below; the result is then multiplied by ``1 + 1e-6`` so that the IHT
         step ``1/‖A‖²`` stays on the safe side.
+
+        Returns
+        -------
+        float
+            ``‖A‖₂`` (> 0).
+
+        Raises
+        ------
+        ValueError
+            If ``A`` is numerically zero.
         """
         if self._norm2 is None:
             if not self.is_operator and min(self.m, self.n) <= 1500:
@@ -231,16 +307,49 @@ class Problem:
 
     # ------------------------------------------------------------ objectives
     def residual(self, X):
-        """``Y − A X`` as an (m, T) block."""
+        """Compute the residual ``Y − A X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            Block of signals.
+
+        Returns
+        -------
+        ndarray of shape (m, T)
+            The residual block.
+        """
         return self.Y - self.matvec(X)
 
     def objective(self, X):
-        """``½‖A x_t − y_t‖²`` for every column t, shape (T,)."""
+        """Compute the objective ``½‖A x_t − y_t‖²`` of every column t.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            Block of signals.
+
+        Returns
+        -------
+        ndarray of shape (T,)
+            One objective value per column.
+        """
         R = self.residual(X)
         return 0.5 * np.einsum("ij,ij->j", R, R)
 
     def gradient(self, X):
-        """``Aᵀ(A X − Y)``, shape (n, T)."""
+        """Compute the gradient ``Aᵀ(A X − Y)`` of the objective.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            Block of signals.
+
+        Returns
+        -------
+        ndarray of shape (n, T)
+            The gradient, column by column.
+        """
         return -self.rmatvec(self.residual(X))
 
     def __repr__(self):
@@ -262,11 +371,20 @@ def restricted_lstsq(AS, y):
     Parameters
     ----------
     AS : ndarray of shape (m, s)
+        The columns ``A_S`` of the kept set.
     y : ndarray of shape (m,) or (m, T)
+        Right-hand side(s).
 
     Returns
     -------
     u : ndarray of shape (s,) or (s, T)
+        The least-squares coefficients on ``S``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> restricted_lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0])).round(12).tolist()
+    [2.0]
     """
     m, s = AS.shape
     if s == 0:

@@ -29,7 +29,22 @@ SELECTIONS = {}
 
 
 def register_selection(name, *, needs_curvature=False):
-    """Decorator registering a selection rule under ``name``."""
+    """Register a selection rule under ``name`` (decorator factory).
+
+    Parameters
+    ----------
+    name : str
+        Key of the rule in :data:`SELECTIONS`.
+    needs_curvature : bool, default=False
+        Whether the rule uses the ``curvature`` argument (stored on the rule
+        as its ``needs_curvature`` attribute).
+
+    Returns
+    -------
+    callable
+        A decorator that registers ``rule(Z, k, curvature) -> idx`` and
+        returns it unchanged.
+    """
     def deco(fn):
         fn.needs_curvature = needs_curvature
         SELECTIONS[name] = fn
@@ -44,7 +59,22 @@ def _select_topk(Z, k, curvature=None):
 
 
 def scatter(values, idx, n):
-    """Dense ``(n, T)`` block with ``values`` (k, T) placed at rows ``idx`` (k, T)."""
+    """Scatter ``values`` (k, T) into a dense ``(n, T)`` block at rows ``idx`` (k, T).
+
+    Parameters
+    ----------
+    values : ndarray of shape (k, T)
+        Kept values, column by column.
+    idx : ndarray of int, shape (k, T)
+        Their row indices in the dense block.
+    n : int
+        Number of rows of the block.
+
+    Returns
+    -------
+    ndarray of shape (n, T)
+        Zeros except ``X[idx[:, t], t] = values[:, t]``; dtype of ``values``.
+    """
     T = idx.shape[1]
     X = np.zeros((n, T), dtype=values.dtype)
     X[idx, np.arange(T)[None, :]] = values
@@ -78,7 +108,22 @@ class Projection:
         self.refit = refit
 
     def select(self, Z, k, curvature=None):
-        """Kept index sets, shape ``(k, T)``."""
+        """Select the kept index sets with the configured rule.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, T)
+            Targets, one per column.
+        k : int
+            Number of entries kept per column.
+        curvature : Curvature or None, default=None
+            Curvature used by the saliency, greedy and exact rules.
+
+        Returns
+        -------
+        ndarray of int, shape (k, T)
+            Kept indices, ascending in each column.
+        """
         return SELECTIONS[self.selection](Z, k, curvature)
 
     def __call__(self, Z, k, curvature=None):

@@ -1,4 +1,4 @@
-"""scikit-learn estimator API over any registered least-squares solver."""
+"""The scikit-learn estimator API over any registered least-squares solver."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,7 @@ __all__ = ["SparseRegressor"]
 
 
 class SparseRegressor(RegressorMixin, BaseEstimator):
-    """k-sparse linear regression with any sparserec solver.
+    """Sparse linear regression (at most k nonzero coefficients) with any sparserec solver.
 
     Parameters
     ----------
@@ -65,12 +65,39 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
 
     # -- parameters: the fixed ones plus whatever solver parameters were given
     def get_params(self, deep=True):
+        """Get the estimator's parameters, solver hyperparameters included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Accepted for scikit-learn compatibility; there are no nested
+            estimators.
+
+        Returns
+        -------
+        dict
+            ``solver``, ``k``, ``fit_intercept`` and every solver
+            hyperparameter given to the constructor or to :meth:`set_params`.
+        """
         params = {"solver": self.solver, "k": self.k, "fit_intercept": self.fit_intercept}
         for key in getattr(self, "_solver_param_names", ()):
             params[key] = getattr(self, key)
         return params
 
     def set_params(self, **params):
+        """Set parameters; unknown names become solver hyperparameters.
+
+        Parameters
+        ----------
+        **params
+            New values of ``solver``, ``k``, ``fit_intercept`` or of solver
+            hyperparameters (checked by the solver at :meth:`fit`).
+
+        Returns
+        -------
+        SparseRegressor
+            The estimator itself.
+        """
         names = list(getattr(self, "_solver_param_names", ()))
         for key, val in params.items():
             if key not in ("solver", "k", "fit_intercept") and key not in names:
@@ -89,11 +116,14 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training design matrix.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; one solve per target column, with a shared ``k``.
 
         Returns
         -------
-        self
+        SparseRegressor
+            The fitted estimator itself.
         """
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=[np.float64, np.float32])
@@ -137,10 +167,12 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values.
         """
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])

@@ -1,4 +1,4 @@
-"""numba kernels, each paired with a plain NumPy twin that serves as its test oracle.
+"""Numba kernels, each paired with a plain NumPy twin that serves as its test oracle.
 
 Every kernel here is a module-level ``@njit(cache=True)`` function on arrays.
 Its twin (suffix ``_numpy``) computes the same thing with NumPy only and is

@@ -167,16 +167,19 @@ def _topk_block(Z, k):
 
 
 def topk_numba(z, k):
-    """numba kernel: indices (ascending) of the k largest ``|z|``, per column.
+    """Numba kernel: indices (ascending) of the k largest ``|z|``, per column.
 
     Parameters
     ----------
     z : ndarray of shape (n,) or (n, T)
-    k : int, 0 <= k <= n
+        Values; one selection per column for 2-D input. Must be finite.
+    k : int
+        Number of entries to keep, ``0 <= k <= n`` (not checked here).
 
     Returns
     -------
     idx : ndarray of int64, shape (k,) or (k, T)
+        Kept indices, sorted ascending within each column.
     """
     z = np.asarray(z)
     if z.ndim == 1:
@@ -187,7 +190,20 @@ def topk_numba(z, k):
 
 
 def topk_numpy(z, k):
-    """NumPy twin of :func:`topk_numba` (a stable full sort; the test oracle)."""
+    """NumPy twin of :func:`topk_numba` (a stable full sort; the test oracle).
+
+    Parameters
+    ----------
+    z : ndarray of shape (n,) or (n, T)
+        Values; one selection per column for 2-D input.
+    k : int
+        Number of entries to keep, ``0 <= k <= n``.
+
+    Returns
+    -------
+    idx : ndarray of int64, shape (k,) or (k, T)
+        Kept indices, sorted ascending within each column.
+    """
     z = np.asarray(z)
     if z.ndim == 1:
         order = np.argsort(-np.abs(z), kind="stable")
@@ -197,7 +213,7 @@ def topk_numpy(z, k):
 
 
 def topk(z, k, *, engine="numba"):
-    """Indices of the k entries of largest magnitude (lower index wins ties).
+    """Return the indices of the k entries of largest magnitude (lower index wins ties).
 
     Parameters
     ----------
@@ -232,13 +248,30 @@ def topk(z, k, *, engine="numba"):
 
 
 def hard_threshold(z, k, *, engine="numba"):
-    """``T_k(z)``: keep the k largest-magnitude entries of each column, zero the rest.
+    """Keep the k largest-magnitude entries of each column, zero the rest: ``T_k(z)``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n,) or (n, T)
+        Values; one selection per column for 2-D input. Must be finite.
+    k : int
+        Number of entries to keep, ``0 <= k <= n``.
+    engine : {"numba", "numpy"}, default="numba"
+        Selection engine, as in :func:`topk`.
 
     Returns
     -------
     x : ndarray, same shape as ``z``
+        ``z`` with all but the kept entries set to zero.
     idx : ndarray of int64, shape (k,) or (k, T)
         The kept indices (see :func:`topk`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, idx = hard_threshold(np.array([0.5, -3.0, 1.0]), 2)
+    >>> x.tolist(), idx.tolist()
+    ([0.0, -3.0, 1.0], [1, 2])
     """
     z = np.asarray(z)
     idx = topk(z, k, engine=engine)

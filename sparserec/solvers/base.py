@@ -46,7 +46,23 @@ _REGISTRY = {}
 
 
 def register(cls):
-    """Class decorator: make ``cls`` available as ``get(cls.name)``."""
+    """Register a solver class under ``cls.name`` (class decorator).
+
+    The decorated class ``cls`` must be a :class:`Solver` subclass with a
+    non-empty class attribute ``name``. (numpydoc treats an argument called
+    ``cls`` as implicit, so it is described here rather than under
+    Parameters.)
+
+    Returns
+    -------
+    type
+        ``cls`` itself, now available as ``get(cls.name)``.
+
+    Raises
+    ------
+    ValueError
+        If ``cls.name`` is empty.
+    """
     if not cls.name:
         raise ValueError(f"{cls.__name__} must set a class attribute 'name'.")
     _REGISTRY[cls.name] = cls
@@ -54,12 +70,40 @@ def register(cls):
 
 
 def available():
-    """Sorted names of every registered solver."""
+    """List the names of every registered solver.
+
+    Returns
+    -------
+    list of str
+        The registry names, sorted.
+
+    Examples
+    --------
+    >>> from sparserec import solvers
+    >>> "omp" in solvers.available()
+    True
+    """
     return sorted(_REGISTRY)
 
 
 def solver_class(name):
-    """The class registered under ``name`` (ValueError listing the names otherwise)."""
+    """Look up the class registered under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, one of :func:`available`.
+
+    Returns
+    -------
+    type
+        The :class:`Solver` subclass.
+
+    Raises
+    ------
+    ValueError
+        If no solver is registered under ``name`` (the message lists them).
+    """
     if name not in _REGISTRY:
         raise ValueError(f"Unknown solver {name!r}; available solvers are: "
                          + ", ".join(available()) + ".")
@@ -68,6 +112,25 @@ def solver_class(name):
 
 def get(name, **params):
     """Instantiate the solver registered under ``name`` with ``params``.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, one of :func:`available`.
+    **params
+        Hyperparameters of the solver (keyword-only arguments of its class).
+
+    Returns
+    -------
+    Solver
+        The new solver.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+    TypeError
+        If a parameter name is not one of the solver's.
 
     Examples
     --------
@@ -88,7 +151,9 @@ def get(name, **params):
 class Result:
     """What every solver returns.
 
-    Attributes
+    Each parameter is stored as the attribute of the same name.
+
+    Parameters
     ----------
     x : ndarray of shape (n,) or (n, T)
         The solution (one column per signal for multi-RHS problems; for layer
@@ -159,18 +224,28 @@ class Solver:
 
     Parameters
     ----------
-    max_iter : int
+    max_iter : int, default=500
         Maximum number of iterations (per signal).
-    tol : float
+    tol : float, default=1e-10
         Relative tolerance of the stopping tests (change in x, and residual
         relative to ``‖y‖``). ``tol=0`` disables early stopping.
-    stagnation : int or None
+    stagnation : int or None, default=None
         Stop (as converged) when the support has not changed for this many
         consecutive iterations. None disables the test.
 
-    Subclasses set the class attributes ``name`` (registry key),
-    ``enforces_k`` (the solution is at most k-sparse), ``monotone`` (theory
-    guarantees a non-increasing objective) and ``accepts`` (problem types).
+    Attributes
+    ----------
+    name : str
+        Registry key (class attribute set by every subclass).
+    enforces_k : bool
+        Whether the solution is at most k-sparse.
+    monotone : bool
+        Whether theory guarantees a non-increasing objective.
+    accepts : tuple of type
+        Problem types that :meth:`solve` accepts.
+    divergence_factor : float
+        A residual larger than this times ``max(‖y‖, ‖r₀‖)`` counts as
+        divergence.
     """
 
     name = ""
@@ -192,11 +267,28 @@ class Solver:
                 if p.name != "self" and p.kind == p.KEYWORD_ONLY]
 
     def get_params(self):
-        """Hyperparameters as a dict (scikit-learn style)."""
+        """Get the hyperparameters as a dict (scikit-learn style).
+
+        Returns
+        -------
+        dict
+            The keyword-only arguments of ``__init__`` and their values.
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params):
-        """Set hyperparameters; unknown names raise TypeError."""
+        """Set hyperparameters; unknown names raise TypeError.
+
+        Parameters
+        ----------
+        **params
+            New hyperparameter values (checked at :meth:`solve`).
+
+        Returns
+        -------
+        Solver
+            The solver itself.
+        """
         valid = self._param_names()
         for key, val in params.items():
             if key not in valid:
@@ -291,6 +383,7 @@ class Solver:
         Returns
         -------
         Result
+            The solution, support, status and history of the run.
         """
         self._check_problem(problem)
         self._validate_params(problem)

@@ -25,8 +25,13 @@ class HTP(Solver):
         least-squares fit on Γ, so ``p_Γ = 0`` and the ratio would be 0/0,
         i.e. a quotient of rounding errors. None means ``1/‖A‖₂²``.
     max_iter : int, default=500
+        Maximum number of iterations (per signal).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----

@@ -48,6 +48,7 @@ class IHT(Solver):
         current support, shrunk (halved) when the support changes and the
         step would not decrease ``f``; the objective is then non-increasing.
     max_iter : int, default=1000
+        Maximum number of iterations (per signal).
     tol : float, default=1e-10
         Relative-change / relative-residual tolerance; 0 disables early stops.
     stagnation : int or None, default=None

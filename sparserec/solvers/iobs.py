@@ -276,8 +276,13 @@ class TopkIOBS(_NewtonThresholding):
     step : float or None, default=1.0
         ``η`` (None means 1).
     max_iter : int, default=200
+        Maximum number of iterations (per signal).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----
@@ -336,8 +341,13 @@ class IOBS(_NewtonThresholding):
     step : float or None, default=1.0
         ``η`` (None means 1).
     max_iter : int, default=200
+        Maximum number of iterations (per signal).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----

@@ -175,8 +175,14 @@ class OBD(_OneShot):
     damping : float or None, default=None
         Relative damping of the least-squares dense start (and of ``Ĥ``).
     max_iter : int, default=1
+        Iteration cap of the base loop (the pruner stops after its one
+        pruning step).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----
@@ -209,11 +215,20 @@ class OBS(_OneShot):
     Parameters
     ----------
     curvature : str or Curvature, default="exact"
+        ``"exact"``, ``"diagonal"``, ``"woodfisher"``, ``"identity"`` or a
+        :class:`~sparserec.curvature.Curvature` (see
+        :func:`~sparserec.curvature.make_curvature`).
     damping : float or None, default=None
         Relative damping; required when ``Ĥ`` is singular (``m < n``).
     max_iter : int, default=1
+        Iteration cap of the base loop (the pruner stops after its one
+        pruning step).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----
@@ -267,8 +282,29 @@ class WoodFisherPruner(_OneShot):
     block_size : int or None, default=None
         Block-diagonal Fisher (``woodfisherblock``).
     max_iter : int, default=1
+        Iteration cap of the base loop (the pruner stops after its one
+        pruning step).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
+
+    Notes
+    -----
+    With the damped empirical Fisher :math:`\hat F = \lambda I + A^\top A/m`
+    (inverted by the Woodbury recursion of
+    :func:`~sparserec.curvature.woodbury_inverse`), each row ``w`` keeps the
+    top-k of the saliency :math:`\rho_q = w_q^2/[\hat F^{-1}]_{qq}`; with
+    ``Q`` the pruned set, the kept weights are corrected by
+
+    .. math::  \delta = -\sum_{q\in Q} \frac{w_q}{[\hat F^{-1}]_{qq}}\,\hat F^{-1}e_q
+               \quad(\texttt{update="sum"}),\qquad
+               \delta = -\hat F^{-1}_{:,Q}\big([\hat F^{-1}]_{QQ}\big)^{-1}w_Q
+               \quad(\texttt{update="group"}),
+
+    and :math:`x^{+} = (w + \delta) \odot 1_S` (see :func:`woodfisher_prune`).
 
     References
     ----------

@@ -21,8 +21,13 @@ class SubspacePursuit(Solver):
     Parameters
     ----------
     max_iter : int, default=300
+        Maximum number of iterations (per signal).
     tol : float, default=1e-10
+        Relative tolerance of the stopping tests (change in ``x``, residual
+        relative to ``‖y‖``); 0 disables early stopping.
     stagnation : int or None, default=None
+        Stop when the support is unchanged for this many iterations; None
+        disables the test.
 
     Notes
     -----
