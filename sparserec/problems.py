@@ -174,7 +174,7 @@ class Problem:
         """
         if self.is_operator:
             return np.asarray(self.A.matmat(X)).reshape(self.m, -1)
-        return self.A @ X
+        return _dense_product(self.A, X)
 
     def rmatvec(self, R):
         """Compute ``Aᵀ @ R`` for a block ``R`` of shape (m, T).
@@ -191,7 +191,7 @@ class Problem:
         """
         if self.is_operator:
             return np.asarray(self.A.rmatmat(R)).reshape(self.n, -1)
-        return self.A.T @ R
+        return _dense_product(self.A.T, R)
 
     def columns(self, S):
         """Return the dense columns ``A[:, S]`` (applied to unit vectors for operators).
@@ -216,9 +216,14 @@ class Problem:
     def matvec_sparse(self, X):
         """``A @ X`` exploiting row sparsity of ``X`` (n, T).
 
-        With a dense ``A`` and fewer than ``n/4`` nonzero rows in ``X``, only
-        those columns of ``A`` are used (cost ``2m·nnz_rows·T`` instead of
-        ``2mnT``); otherwise a full product.
+        With a dense ``A``, only the columns of ``A`` on the nonzero rows of
+        ``X`` are used when that reads less memory than the full product: for a
+        column-major (Fortran) ``A`` the kept columns are contiguous, so below
+        ``n/4`` nonzero rows; for a row-major ``A`` every kept entry is a
+        separate cache line (8 doubles) read out of order, which costs several
+        times a streamed one, so below ``n/64`` (measured: at m = 2048,
+        n = 4096, 100 rows, the gather takes 1.3–1.6 ms against 0.9–1.1 ms for
+        ``A @ X``).
 
         Parameters
         ----------
@@ -233,9 +238,10 @@ class Problem:
         if self.is_operator:
             return self.matvec(X)
         rows = np.flatnonzero(np.any(X != 0, axis=1))
-        if 4 * rows.size >= self.n:
-            return self.A @ X
-        return self.A[:, rows] @ X[rows]
+        limit = 4 if self.A.flags.f_contiguous else 64
+        if limit * rows.size >= self.n:
+            return _dense_product(self.A, X)
+        return _dense_product(self.A[:, rows], X[rows])
 
     def lstsq_dense(self, supports, Y):
         """Least squares restricted to a support, column by column.
@@ -356,6 +362,17 @@ class Problem:
         kind = "LinearOperator" if self.is_operator else "ndarray"
         return (f"Problem(A={kind}{self.shape}, n_signals={self.n_signals}, k={self.k}, "
                 f"noise_std={self.noise_std:g}, x_true={'yes' if self.x_true is not None else 'no'})")
+
+
+def _dense_product(M, X):
+    """``M @ X`` for a block ``X`` (·, T); a single column goes through BLAS gemv.
+
+    numpy sends an (·, 1) right-hand side to gemm, which on a memory-bound
+    product is measurably (~10 %) slower than gemv on the same data.
+    """
+    if X.shape[1] == 1:
+        return (M @ X[:, 0])[:, None]
+    return M @ X
 
 
 def restricted_lstsq(AS, y):
