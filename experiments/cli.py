@@ -51,6 +51,15 @@ def float_list(text):
     return vals
 
 
+def kappa_list(text):
+    """Parse a list of condition numbers (each finite and >= 1)."""
+    vals = float_list(text)
+    bad = [v for v in vals if not (np.isfinite(v) and v >= 1)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"condition numbers must be finite and >= 1; got {bad[0]:g}")
+    return vals
+
+
 def _positive_int(text):
     try:
         val = int(text)

@@ -77,7 +77,8 @@ import pandas as pd
 from sparserec import Problem
 from sparserec.ensembles import conditioned, sparse_signal
 
-from .cli import ArgumentParser, add_run_options, float_list, resolve_backend, setup_logging
+from .cli import (ArgumentParser, _positive_float, _positive_int, add_run_options, kappa_list,
+                  resolve_backend, setup_logging)
 from .harness import Batch, Sweep, run_sweep, trial_seed
 
 __all__ = ["SHAPES", "KAPPAS", "LABELS", "conditioned_problems", "iterations_to_target",
@@ -338,12 +339,12 @@ def build_parser():
     p = ArgumentParser(prog="python -m experiments.conditioning",
                        description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
-    p.add_argument("--kappas", type=float_list, default=None, metavar="LIST",
+    p.add_argument("--kappas", type=kappa_list, default=None, metavar="LIST",
                    help="condition numbers (default: 1,10,100,1000,10000; smoke 1,100)")
-    p.add_argument("--trials", type=int, default=None, help="trials per cell (default 5)")
-    p.add_argument("--damping", type=float, default=DAMPING,
+    p.add_argument("--trials", type=_positive_int, default=None, help="trials per cell (default 5)")
+    p.add_argument("--damping", type=_positive_float, default=DAMPING,
                    help="percdamp of the second-order solvers when m < n (default %(default)g)")
-    p.add_argument("--max-iter", type=int, default=None,
+    p.add_argument("--max-iter", type=_positive_int, default=None,
                    help=f"iteration cap; reaching it is a failure (default {MAX_ITER}; "
                         f"smoke {SMOKE_MAX_ITER})")
     add_run_options(p)

@@ -230,14 +230,21 @@ def markdown(runs, iterated, meta):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join("results", "prune_network"))
-    parser.add_argument("--smoke", action="store_true", help="digits network, seconds")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    parser.add_argument("--nettrim-samples", type=int, default=1000)
-    parser.add_argument("--nettrim-iter", type=int, default=400)
-    parser.add_argument("--blas-threads", type=int, default=1,
+    from .cli import ArgumentParser, _nonneg_int, _positive_int
+    parser = ArgumentParser(prog="python -m experiments.prune_network", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join("results", "prune_network"),
+                        help="output directory for the CSV and Markdown tables "
+                             "(default: results/prune_network)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the small sklearn-digits network instead of LeNet-300-100 (seconds)")
+    parser.add_argument("--seed", type=_nonneg_int, default=0,
+                        help="training seed of the network (default 0)")
+    parser.add_argument("--nettrim-samples", type=_positive_int, default=1000,
+                        help="calibration samples given to Net-Trim (default 1000)")
+    parser.add_argument("--nettrim-iter", type=_positive_int, default=400,
+                        help="ADMM iterations of Net-Trim per layer (default 400)")
+    parser.add_argument("--blas-threads", type=_positive_int, default=1,
                         help="BLAS threads (default 1: small products, shared machines)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

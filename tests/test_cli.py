@@ -143,3 +143,27 @@ def test_convergence_end_to_end(tmp_path):
     assert row["distance"][0] == 1.0
     assert (out / "convergence.png").stat().st_size > 0
     assert (out / "summary.csv").exists()
+
+
+OTHER_BAD = [
+    ("experiments.conditioning", ["--kappas", "-1"], "condition numbers must be finite and >= 1"),
+    ("experiments.conditioning", ["--trials", "0"], "must be >= 1"),
+    ("experiments.conditioning", ["--damping", "0"], "must be > 0"),
+    ("experiments.convergence", ["--trials", "0"], "must be >= 1"),
+    ("experiments.convergence", ["--solver", "nope"], "Unknown solver 'nope'"),
+    ("experiments.prune_network", ["--nettrim-iter", "0"], "must be >= 1"),
+    ("experiments.prune_network", ["--bogus"], "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize("module, argv, message", OTHER_BAD,
+                         ids=[f"{m} {' '.join(a)}" for m, a, _ in OTHER_BAD])
+def test_other_clis_bad_arguments_exit_2_with_one_line(module, argv, message, capsys):
+    import importlib
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"python -m {module}: error: ")
+    assert message in lines[0]
