@@ -407,7 +407,6 @@ class Solver:
 
         ynorm = _colnorm(state["Y"])
         r_ref = np.maximum(ynorm, _colnorm(state["R"]))
-        active = np.ones(T, dtype=bool)
         n_iter = np.zeros(T, dtype=np.int64)
         status = np.full(T, "max_iter", dtype=object)
         reason = np.full(T, "max_iter", dtype=object)
@@ -416,30 +415,30 @@ class Solver:
         changes_now = np.zeros(T, dtype=np.int64)
         hist = {"objective": [], "residual_norm": [], "support_changes": [], "time": []}
 
+        # ``work`` holds the columns still running (``cols`` are their indices). It is
+        # the full state until a column stops; then the stopped columns are written
+        # back into ``state`` and ``work`` is compacted once, so no iteration pays
+        # for gathering and scattering the running columns.
+        work, cols = state, np.arange(T)
         for it in range(1, self._loop_max_iter(problem) + 1):
-            idx = np.flatnonzero(active)
-            full = idx.size == T
-            sub = state if full else _take(state, idx)
-            X_old = sub["X"]
+            X_old = work["X"]
             mask_old = X_old != 0
-            sub["done"] = np.zeros(idx.size, dtype=bool)
+            work["done"] = np.zeros(cols.size, dtype=bool)
             t0 = time.perf_counter()
-            sub = self._step(problem, sub)
+            work = self._step(problem, work)
             elapsed += time.perf_counter() - t0
 
-            X_new, R = sub["X"], sub["R"]
+            X_new, R = work["X"], work["R"]
             res = _colnorm(R)
-            obj = 0.5 * res * res
             changes = np.count_nonzero(mask_old != (X_new != 0), axis=0)
             bad = ~np.isfinite(res) | ~np.all(np.isfinite(X_new), axis=0) \
-                | (res > self.divergence_factor * r_ref[idx])
-            stop = np.zeros(idx.size, dtype=bool)
-            why = np.full(idx.size, "", dtype=object)
+                | (res > self.divergence_factor * r_ref[cols])
+            stop = np.zeros(cols.size, dtype=bool)
+            why = np.full(cols.size, "", dtype=object)
             if np.any(bad):  # keep the last finite iterate of diverged columns
                 X_new[:, bad] = X_old[:, bad]
-                R[:, bad] = sub["Y"][:, bad] - problem.matvec(X_old[:, bad])
+                R[:, bad] = work["Y"][:, bad] - problem.matvec(X_old[:, bad])
                 res[bad] = _colnorm(R[:, bad])
-                obj[bad] = 0.5 * res[bad] ** 2
                 stop |= bad
                 why[bad] = "diverged"
             if tol > 0:
@@ -447,43 +446,50 @@ class Solver:
                 small_dx = (dx <= tol * _colnorm(X_new)) & ~stop
                 why[small_dx] = "tol"
                 stop |= small_dx
-                small_r = (res <= tol * ynorm[idx]) & ~stop
+                small_r = (res <= tol * ynorm[cols]) & ~stop
                 why[small_r] = "residual"
                 stop |= small_r
-            own = np.asarray(sub["done"], dtype=bool) & ~stop
+            own = np.asarray(work["done"], dtype=bool) & ~stop
             why[own] = "solver"
             stop |= own
             if self.stagnation is not None:
-                unchanged[idx] = np.where(changes == 0, unchanged[idx] + 1, 0)
-                stag = (unchanged[idx] >= self.stagnation) & ~stop
+                unchanged[cols] = np.where(changes == 0, unchanged[cols] + 1, 0)
+                stag = (unchanged[cols] >= self.stagnation) & ~stop
                 why[stag] = "stagnation"
                 stop |= stag
 
-            if not full:
-                _put(state, sub, idx)
-            res_now[idx] = res
+            res_now[cols] = res
             changes_now[:] = 0
-            changes_now[idx] = changes
+            changes_now[cols] = changes
             hist["objective"].append(0.5 * res_now ** 2)
             hist["residual_norm"].append(res_now.copy())
             hist["support_changes"].append(changes_now.copy())
             hist["time"].append(elapsed)
-            n_iter[idx] = it
+            n_iter[cols] = it
 
             if callback is not None:
+                if work is not state:
+                    state["X"][:, cols] = work["X"]
                 info = {"iteration": it, "x": problem.unblock(state["X"]),
                         "objective": problem.unblock(0.5 * res_now[None, :] ** 2)[0]
                         if not problem.multi else 0.5 * res_now ** 2}
                 if callback(info):
                     why[~stop] = "callback"
                     stop[:] = True
-            done_cols = idx[stop]
-            reason[done_cols] = why[stop]
-            status[done_cols] = np.where(why[stop] == "diverged", "diverged", "converged")
-            status[done_cols[why[stop] == "callback"]] = "converged"
-            active[done_cols] = False
-            if not active.any():
-                break
+            if np.any(stop):
+                done_cols = cols[stop]
+                reason[done_cols] = why[stop]
+                status[done_cols] = np.where(why[stop] == "diverged", "diverged", "converged")
+                status[done_cols[why[stop] == "callback"]] = "converged"
+                if stop.all():
+                    break
+                if work is not state:
+                    _put(state, _take(work, np.flatnonzero(stop)), done_cols)
+                keep = np.flatnonzero(~stop)
+                work = _take(work, keep)  # the first time, ``state`` keeps every column
+                cols = cols[keep]
+        if work is not state:
+            _put(state, work, cols)
 
         t0 = time.perf_counter()
         state = self._finalize(problem, state)
