@@ -296,3 +296,18 @@ def test_fit_transitions_table(tmp_path):
     assert list(fits.columns[:2]) == ["solver", "delta"]
     assert len(fits) == 4
     assert np.allclose(fits["dt_rho"], [0.2908, 0.4384] * 2, atol=1e-4)
+
+
+def test_dask_joins_an_existing_scheduler(tmp_path):
+    # --scheduler tcp://HOST:PORT: a cluster started elsewhere (here a LocalCluster bound
+    # to loopback, with its own scheduler process address) is joined, and the rows equal a
+    # serial run's.
+    distributed = pytest.importorskip("distributed")
+    sweep = tiny_sweep(["htp"])
+    ref = run_sweep(sweep, tmp_path / "serial", backend="serial", quiet=True)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        got = run_sweep(sweep, tmp_path / "joined", backend="dask",
+                        scheduler=cluster.scheduler_address, quiet=True)
+    pd.testing.assert_frame_equal(untimed(got), untimed(ref))
