@@ -60,41 +60,38 @@ def kappa_list(text):
     return vals
 
 
-def _positive_int(text):
-    try:
-        val = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-    if val < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {val}")
-    return val
+def _int_at_least(low):
+    """argparse type: an integer ``>= low`` (errors are one argparse line)."""
+    def parse(text):
+        try:
+            val = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if val < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}; got {val}")
+        return val
+    return parse
 
 
-def _nonneg_int(text):
-    try:
-        val = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-    if val < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0; got {val}")
-    return val
+def _finite_float(strict):
+    """argparse type: a finite number ``> 0`` (``strict``) or ``>= 0``."""
+    def parse(text):
+        try:
+            val = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not np.isfinite(val) or val < 0:
+            raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text}")
+        if strict and val == 0:
+            raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+        return val
+    return parse
 
 
-def _nonneg_float(text):
-    try:
-        val = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-    if not (np.isfinite(val) and val >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text}")
-    return val
-
-
-def _positive_float(text):
-    val = _nonneg_float(text)
-    if val <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
-    return val
+_positive_int = _int_at_least(1)
+_nonneg_int = _int_at_least(0)
+_nonneg_float = _finite_float(strict=False)
+_positive_float = _finite_float(strict=True)
 
 
 def add_problem_options(p, matrices, signals, default_signal):
