@@ -34,6 +34,8 @@ def as_generator(rng):
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)) and rng < 0:
+        raise ValueError(f"The 'rng' argument must be a non-negative int seed; got {rng}.")
     if isinstance(rng, (np.random.SeedSequence, int, np.integer)) or rng is None:
         return np.random.default_rng(rng)
     raise TypeError("The 'rng' argument must be a numpy.random.Generator, a SeedSequence, "
@@ -298,6 +300,13 @@ def make_problem(m, n, k, *, matrix="gaussian", signal="gaussian", noise_std=0.0
     """
     check_choice(matrix, "matrix", "make_problem", tuple(MATRICES))
     rng = as_generator(seed)
+    import inspect
+    accepted = set(inspect.signature(MATRICES[matrix]).parameters) - {"m", "n", "rng"}
+    unknown = sorted(set(matrix_params) - accepted)
+    if unknown:
+        raise ValueError(f"The {unknown[0]!r} parameter of make_problem does not apply to "
+                         f"matrix={matrix!r}; it accepts "
+                         + (", ".join(repr(a) for a in sorted(accepted)) or "no extra parameter") + ".")
     A = MATRICES[matrix](m, n, rng=rng, **matrix_params)
     x = sparse_signal(n, k, rng, distribution=signal, n_signals=n_signals)
     X = x.reshape(n, -1)

@@ -53,6 +53,7 @@ def relative_error(x, x_true):
 
 
 def _supports(x, x_true, owner, atol):
+    atol = check_real(atol, "atol", owner, low=0.0)
     x, x_true = _pair(x, x_true, owner)
     return np.abs(x) > atol, x_true != 0
 

@@ -128,9 +128,14 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
                              dtype=[np.float64, np.float32])
         n_features = X.shape[1]
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError("The 'fit_intercept' parameter of SparseRegressor must be a bool; "
+                            f"got {self.fit_intercept!r}.")
         k = max(int(0.1 * n_features), 1) if self.k is None else self.k
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) \
-                or not 1 <= k <= n_features:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"The 'k' parameter of SparseRegressor must be None or an int in "
+                            f"[1, n_features={n_features}]; got {k!r}.")
+        if not 1 <= k <= n_features:
             raise ValueError(f"The 'k' parameter of SparseRegressor must be None or an int in "
                              f"[1, n_features={n_features}]; got {k!r}.")
         solver = self._make_solver()

@@ -43,8 +43,14 @@ def _rho_of_tau(tau):
     return 1.0 - tau * _mills(tau)
 
 
-def _check_delta(delta):
-    arr = np.asarray(delta, dtype=float)
+def _check_delta(delta, signed=True):
+    if not isinstance(signed, (bool, np.bool_)):
+        raise TypeError(f"The 'signed' argument of donoho_tanner must be a bool; got {signed!r}.")
+    raw = np.asarray(delta)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError("The 'delta' argument of donoho_tanner must be a real number or array "
+                        f"of real numbers in (0, 1]; got {delta!r}.")
+    arr = raw.astype(float)
     if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > 1)):
         bad = arr[~(np.isfinite(arr) & (arr > 0) & (arr <= 1))].ravel()[0]
         raise ValueError("The 'delta' argument of donoho_tanner must be in (0, 1]; "
@@ -76,7 +82,7 @@ def donoho_tanner_tau(delta, signed=True):
     tau : float or ndarray
         Same shape as ``delta``; ``τ = 0`` at ``δ = 1``.
     """
-    arr = _check_delta(delta)
+    arr = _check_delta(delta, signed)
     kappa = 2.0 if signed else 1.0
     out = np.vectorize(lambda d: _solve_tau(float(d), kappa), otypes=[float])(arr) \
         if arr.size else arr.copy()

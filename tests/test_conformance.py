@@ -385,3 +385,21 @@ def test_layer_error_not_worse_than_zero(name, layer_problem):
     # Every pruner keeps the largest-saliency half: far better than pruning everything.
     res = solvers.get(name).solve(layer_problem)
     assert layer_problem.relative_error(res.x) < 0.9
+
+
+@pytest.mark.parametrize("name", [n for n in LS if n != "basis_pursuit"])
+def test_read_only_multi_rhs_with_columns_stopping_at_different_times(name, multi_problem):
+    Y = multi_problem.Y.copy()
+    Y.flags.writeable = False
+    res = make_solver(name).solve(Problem(multi_problem.A, Y, multi_problem.k))
+    ref = make_solver(name).solve(multi_problem)
+    np.testing.assert_array_equal(res.x, ref.x)
+
+
+def test_callback_receives_snapshots():
+    p = gaussian_problem(40, 80, 5, seed=0, n_signals=3)
+    seen = []
+    res = solvers.get("iht", step="normalized").solve(p, callback=lambda info: seen.append(info["x"]))
+    assert len(seen) == int(np.max(res.n_iter))
+    assert seen[0] is not seen[-1] and not np.array_equal(seen[0], seen[-1])
+    np.testing.assert_array_equal(seen[-1], res.x)

@@ -278,3 +278,23 @@ def test_unbuffered_path_matches(monkeypatch, precompute):
     res = solvers.get("omp", precompute=precompute).solve(p)
     assert np.array_equal(res.support, ref.support)
     assert np.max(np.abs(res.x - ref.x)) <= AGREE  # see AGREE
+
+
+@pytest.mark.parametrize("precompute", [False, True])
+def test_atom_orthogonal_to_y_but_not_to_the_residual(precompute):
+    # a_2 ⟂ y, yet after the first atom the residual correlates with it: OMP must go on
+    # and fit y exactly with two atoms (scikit-learn's dense path stops here, testing aᵀy).
+    A = np.array([[1, 0, 0, .2], [1, 1, 0, .3], [0, 0, 1, .9]], float)
+    A /= np.linalg.norm(A, axis=0)
+    res = solvers.get("omp", precompute=precompute).solve(Problem(A, np.array([1.0, 0, 0]), 2))
+    np.testing.assert_allclose(A @ res.x, [1.0, 0, 0], atol=1e-12)  # exact fit, roundoff only
+
+
+@pytest.mark.parametrize("precompute", [False, True])
+@pytest.mark.parametrize("scale", [1e-9, 1e9])
+def test_scale_invariant(precompute, scale):
+    # OMP's selections depend only on directions: scaling y scales x (to roundoff).
+    p = make_problem(40, 80, 5, seed=0)
+    ref = solvers.get("omp", precompute=precompute).solve(p).x
+    got = solvers.get("omp", precompute=precompute).solve(Problem(p.A, scale * p.y, 5)).x
+    np.testing.assert_allclose(got / scale, ref, rtol=1e-9, atol=1e-12)

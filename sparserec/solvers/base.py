@@ -212,6 +212,8 @@ def _take(state, idx):
 
 def _put(state, sub, idx):
     for key, val in sub.items():
+        if key == "Y":  # the data never change (and may be the caller's read-only array)
+            continue
         if isinstance(val, np.ndarray) and key in state and isinstance(state[key], np.ndarray) \
                 and state[key].shape[:-1] == val.shape[:-1]:
             state[key][..., idx] = val
@@ -470,7 +472,7 @@ class Solver:
             if callback is not None:
                 if work is not state:
                     state["X"][:, cols] = work["X"]
-                info = {"iteration": it, "x": problem.unblock(state["X"]),
+                info = {"iteration": it, "x": problem.unblock(state["X"]).copy(),
                         "objective": problem.unblock(0.5 * res_now[None, :] ** 2)[0]
                         if not problem.multi else 0.5 * res_now ** 2}
                 if callback(info):

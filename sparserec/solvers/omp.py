@@ -125,9 +125,11 @@ class OMP(Solver):
     The argmax keeps the first maximum, columns are not normalised (unit-norm
     columns are assumed, as in scikit-learn), and a signal stops early, with
     its previous iterate, when the selected atom is already active, when its
-    squared correlation is below the machine epsilon of the working dtype
-    (with ``y`` on the dense path and with the residual on the Gram path,
-    exactly as scikit-learn's ``_cholesky_omp`` and ``_gram_omp``), or when
+    squared correlation with the residual is below ``eps·‖y‖²`` (``eps`` the
+    machine epsilon of the working dtype; scikit-learn's ``_cholesky_omp``
+    instead compares the correlation with ``y`` to an absolute ``eps``, which
+    stops too early when an atom is orthogonal to ``y`` but not to the residual,
+    and depends on the scale of ``y``), or when
     the new atom is numerically dependent on the active ones
     (:math:`\|a_j\|^2 - \|w\|^2 \le \epsilon`). Every stop sets
     ``status="converged"`` with ``reason="solver"``.
@@ -362,8 +364,11 @@ class OMP(Solver):
                 corr = c[lam]
             else:
                 lam = int(lams[j])
-                corr = col.b[lam]
-            if col.inset[lam] or corr * corr < eps:
+                a = ctx.A[:, lam] if ctx.A is not None else problem.columns([lam])[:, 0]
+                corr = float(a @ R[:, j])
+            # Relative to ‖y‖², so the rule does not depend on the scale of y (scikit-learn
+            # compares aᵀy, not aᵀr, with an absolute eps on its dense path).
+            if col.inset[lam] or corr * corr <= eps * float(Y[:, j] @ Y[:, j]):
                 done[j] = True
                 early += 1
                 continue
@@ -380,7 +385,7 @@ class OMP(Solver):
                     done[j] = True
         if early:
             logger.info("OMP stopped early on %d signal(s): the selected atom was already "
-                        "active or its squared correlation was below machine epsilon.", early)
+                        "active or its squared correlation with the residual was below eps·‖y‖².", early)
         if dependent:
             logger.warning("OMP stopped early on %d signal(s): the selected atom is linearly "
                            "dependent on the active ones; the requested precision might not "
