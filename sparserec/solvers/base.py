@@ -443,6 +443,9 @@ class Solver:
                 res[bad] = _colnorm(R[:, bad])
                 stop |= bad
                 why[bad] = "diverged"
+            own = np.asarray(work["done"], dtype=bool) & ~stop  # the solver's own criterion first
+            why[own] = "solver"
+            stop |= own
             if tol > 0:
                 dx = _colnorm(X_new - X_old)
                 small_dx = (dx <= tol * _colnorm(X_new)) & ~stop
@@ -451,9 +454,6 @@ class Solver:
                 small_r = (res <= tol * ynorm[cols]) & ~stop
                 why[small_r] = "residual"
                 stop |= small_r
-            own = np.asarray(work["done"], dtype=bool) & ~stop
-            why[own] = "solver"
-            stop |= own
             if self.stagnation is not None:
                 unchanged[cols] = np.where(changes == 0, unchanged[cols] + 1, 0)
                 stag = (unchanged[cols] >= self.stagnation) & ~stop
