@@ -33,18 +33,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import time
 
 import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)  # sibling helpers
+from _timing import interleaved_medians  # noqa: E402
 
 
-def _time_calls(fn, number):
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
 
 
 def interleaved(ours, ref, *, repeats=7, number=10):
@@ -53,15 +50,8 @@ def interleaved(ours, ref, *, repeats=7, number=10):
         raise ValueError(f"The 'repeats' parameter of interleaved must be an int >= 5; got {repeats}.")
     ours()  # warm-up: JIT compile and caches, never timed
     ref()
-    t_ours, t_ref = [], []
-    for r in range(repeats):
-        if r % 2 == 0:
-            t_ours.append(_time_calls(ours, number))
-            t_ref.append(_time_calls(ref, number))
-        else:
-            t_ref.append(_time_calls(ref, number))
-            t_ours.append(_time_calls(ours, number))
-    return float(np.median(t_ours)), float(np.median(t_ref))
+    t_ours, t_ref = interleaved_medians([ours, ref], repeats, number=number, alternate=True)
+    return t_ours, t_ref
 
 
 def _row(name, ours_s, ref_s, target, **extra):

@@ -26,6 +26,8 @@ import numpy as np
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling helpers
+from _timing import interleaved_medians  # noqa: E402
 
 
 def bench_batched_iht(repeats=5, *, m=512, n=1024, rho=0.1, trials=64, seed=0):
@@ -51,19 +53,13 @@ def bench_batched_iht(repeats=5, *, m=512, n=1024, rho=0.1, trials=64, seed=0):
     def ref():
         return [solver.solve(p) for p in singles]
 
-    t_ours, t_ref = [], []
     with threadpool_limits(limits=1):
         r_ours, r_ref = ours(), ref()  # warm-up (JIT, caches); also a consistency check
         iters = np.asarray(r_ours.n_iter)
         assert np.array_equal(iters, [r.n_iter for r in r_ref]), "batched and looped runs differ"
-        for r in range(repeats):
-            order = (ours, ref) if r % 2 == 0 else (ref, ours)
-            for fn in order:
-                t0 = time.perf_counter()
-                fn()
-                (t_ours if fn is ours else t_ref).append(time.perf_counter() - t0)
-    ours_s = float(np.median(t_ours)) / trials
-    ref_s = float(np.median(t_ref)) / trials
+        t_ours, t_ref = interleaved_medians([ours, ref], repeats, alternate=True)
+    ours_s = t_ours / trials
+    ref_s = t_ref / trials
     return [{"name": f"harness_batched_iht (m={m}, n={n}, {trials} trials, s/trial)",
              "ours_s": ours_s, "ref_s": ref_s, "ratio": ours_s / ref_s, "target": 0.2,
              "speedup": ref_s / ours_s, "trials_per_s_batched": 1 / ours_s,

@@ -9,22 +9,20 @@ Run alone with ``python -m benchmarks.bench_iobs`` (or ``python benchmarks/bench
 """
 from __future__ import annotations
 
-import time
+import os
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling helpers
+from _timing import interleaved_medians  # noqa: E402
 
 REPEATS = 7
 
 
 def _interleaved(fns, repeats=REPEATS):
     """Median seconds of each callable, calls interleaved (a, b, a, b, ...)."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [float(np.median(t)) for t in times]
+    return interleaved_medians(fns, repeats)
 
 
 def _state(problem, solver, X):

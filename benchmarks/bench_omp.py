@@ -13,16 +13,15 @@ Run with ``python -m benchmarks.bench_omp`` or ``python benchmarks/bench_omp.py`
 """
 from __future__ import annotations
 
-import time
+import os
+import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling helpers
+from _timing import time_calls  # noqa: E402
 
-def _time_calls(fn, number):
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
+
 
 
 def bench_omp(repeats=7, *, m=512, n=1024, k=50, seed=0, number=5, threads=None):
@@ -74,11 +73,11 @@ def bench_omp(repeats=7, *, m=512, n=1024, k=50, seed=0, number=5, threads=None)
     t_ours, t_sk, t_solve = [], [], []
     for r in range(repeats):
         if r % 2 == 0:
-            t_ours.append(_time_calls(ours, number))
-            t_sk.append(_time_calls(theirs, number))
+            t_ours.append(time_calls(ours, number))
+            t_sk.append(time_calls(theirs, number))
         else:
-            t_sk.append(_time_calls(theirs, number))
-            t_ours.append(_time_calls(ours, number))
+            t_sk.append(time_calls(theirs, number))
+            t_ours.append(time_calls(ours, number))
         t_solve.append(ours().solve_time)
     med_ours, med_sk = float(np.median(t_ours)), float(np.median(t_sk))
     return {

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling helpers
+from _timing import interleaved_medians  # noqa: E402
 
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,13 +37,7 @@ if __package__ in (None, ""):  # run as a script
 
 def _interleaved(fns, repeats):
     """Median seconds of each callable, calls interleaved (a, b, a, b, ...)."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t0)
-    return [float(np.median(t)) for t in times]
+    return interleaved_medians(fns, repeats)
 
 
 def _single_blas():

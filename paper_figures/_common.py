@@ -212,6 +212,31 @@ def log_band(ax, x, values_by_run, *, label, color=None):
 
 
 # ---------------------------------------------------------------------- misc
+def run_figure(doc, name, compute, plot, argv=None, **parse_kw):
+    """The ``main`` of a figure script: parse, compute (unless ``--plot-only``), plot.
+
+    Parameters
+    ----------
+    doc : str
+        The script's docstring (its ``--help``).
+    name : str
+        The figure's name, used in the closing log line.
+    compute : callable
+        ``compute(args)`` runs the experiment and writes the CSV tables.
+    plot : callable
+        ``plot(out_dir)`` draws the PNG from those tables only.
+    argv : list of str or None
+    **parse_kw
+        Passed to :func:`parse_args` (``extra``, ``seed_default``).
+    """
+    args = parse_args(doc, argv, **parse_kw)
+    with Timer() as t:
+        if not args.plot_only:
+            compute(args)
+        plot(args.out)
+    log.info("%s: done in %.1f s (output in %s)", name, t.seconds, args.out)
+
+
 class Timer:
     """Wall-clock timer: ``with Timer() as t: ...; t.seconds``."""
 

@@ -99,12 +99,7 @@ def _extra(parser):
 
 
 def main(argv=None):
-    args = C.parse_args(__doc__, argv, extra=_extra, seed_default=0)
-    with C.Timer() as t:
-        if not args.plot_only:
-            compute(args)
-        plot(args.out)
-    C.log.info("%s: done in %.1f s (output in %s)", NAME, t.seconds, args.out)
+    return C.run_figure(__doc__, NAME, compute, plot, argv, extra=_extra, seed_default=0)
 
 
 if __name__ == "__main__":

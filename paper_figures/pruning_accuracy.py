@@ -76,10 +76,7 @@ def plot(out):
 
 
 def main(argv=None):
-    args = C.parse_args(__doc__, argv)
-    if not args.plot_only:
-        compute(args)
-    plot(args.out)
+    return C.run_figure(__doc__, NAME, compute, plot, argv)
 
 
 if __name__ == "__main__":
