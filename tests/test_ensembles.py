@@ -147,7 +147,7 @@ def test_partial_dct_rows_orthogonal(dct):
 
 
 def test_partial_dct_column_norms(dct):
-    m, n = 64, 256
+    m = 64
     sq = np.sum(dct.todense() ** 2, axis=0)
     # Exact: mean squared column norm = ||D||_F^2 / n = (n/m) * m / n = 1 (roundoff only).
     assert sq.mean() == pytest.approx(1.0, rel=1e-12)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kernels import topk
 from ..projection import Projection
 from .base import Solver, check_step, register
 
@@ -19,7 +20,6 @@ def normalized_step(problem, X, P):
     Γ is ``supp(x)``; for a zero column it is ``supp T_k(p)``. When
     ``A_Γ p_Γ = 0`` the safe step ``1/‖A‖₂²`` is used.
     """
-    from ..kernels import topk
     mask = X != 0
     empty = ~mask.any(axis=0)
     if np.any(empty):
