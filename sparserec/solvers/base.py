@@ -1,8 +1,9 @@
-"""The `Solver` contract, the `Result` it returns, and the solver registry.
+"""The `Solver` contract, the `Result` it returns, the registry, and the one loop.
 
 A solver stores its hyperparameters in ``__init__`` (no logic there) and
 validates them at the start of :meth:`Solver.solve`. The base class owns the
-lifecycle::
+lifecycle, the same for every problem type (least squares, objectives,
+layers; see :mod:`sparserec.problems.base` for the protocol)::
 
     setup -> [step -> bookkeeping -> stop tests -> callback]* -> finalize
 
@@ -11,21 +12,28 @@ solver implements three hooks:
 
 ``_setup(problem, state)``
     Prepare per-solve quantities (step sizes, factorizations). ``state`` is a
-    dict of arrays whose **last axis indexes the signals** (columns); it
-    always holds ``X`` (n, T), ``R = Y − A X`` (m, T) and ``Y`` (m, T).
+    dict of arrays whose **last axis indexes the columns**; it always holds
+    ``X`` (n, T) and what the problem keeps (least squares: ``Y`` and the
+    residual ``R = Y − AX``). Per-solve objects that must not be sliced by
+    column go in a dict or another non-array value.
 ``_step(problem, state)``
     One iteration on the columns in ``state`` (the base class hands it only
-    the columns still running). It may set ``state["done"]``, a boolean
-    array of shape (T,), for columns that met the solver's own criterion.
+    the columns still running). It updates ``X`` and the problem's entries,
+    and may set ``state["done"]``, a boolean array of shape (T,), for columns
+    that met the solver's own criterion.
 ``_finalize(problem, state)`` (optional)
     Last touch to ``state["X"]`` (for example, a final refit).
 
+A one-shot pruner is a solver whose single step is one projection.
+
 Stopping (per column): ``max_iter``; relative change
-``‖x⁺ − x‖ ≤ tol·‖x⁺‖`` or relative residual ``‖r‖ ≤ tol·‖y‖``; support
+``‖x⁺ − x‖ ≤ tol·‖x⁺‖`` or relative residual ``‖r‖ ≤ tol·ref`` (``ref`` is
+the problem's :meth:`reference_norm`, ``‖y‖`` for least squares); support
 unchanged for ``stagnation`` iterations (when set); the solver's own
-``done`` flag; divergence (a non-finite objective, or a residual larger than
-``divergence_factor`` times ``max(‖y‖, ‖r₀‖)``), which stops the column with
-``status="diverged"`` and returns its last finite iterate.
+``done`` flag; divergence (a non-finite iterate or objective, or a residual
+larger than ``divergence_factor`` times ``max(ref, ‖r₀‖)``), which stops the
+column with ``status="diverged"`` and returns its last finite iterate. When
+the columns share one budget (a layer-global fraction) they stop together.
 """
 from __future__ import annotations
 
@@ -36,7 +44,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_real_array, check_int, check_real, param_error
-from ..problems import Problem
+from ..metrics import relative_error
+from ..problems import Problem, SparseProblem
+from ..problems.base import colnorm
 
 __all__ = ["Solver", "Result", "register", "get", "available", "STATUSES"]
 
@@ -170,7 +180,9 @@ class Result:
         ``"diverged"``.
     history : dict of ndarray
         Per iteration (rows) and signal (columns, dropped for single-RHS):
-        ``objective`` (½‖Ax − y‖²), ``residual_norm``, ``support_changes`` and
+        ``objective`` (½‖Ax − y‖² for least squares, ``f(x)`` for an
+        objective, the layer loss for a layer), ``residual_norm`` (‖Ax − y‖,
+        ‖∇f(x)‖, or the output error ‖X̃(Ŵ − W)‖·√(2/N)), ``support_changes`` and
         ``time`` (cumulative seconds spent in the solver, bookkeeping and
         callbacks excluded). Columns that stopped keep their last value.
     solve_time : float
@@ -201,10 +213,6 @@ class Result:
                 f"x.shape={self.x.shape}, solve_time={self.solve_time:.3g}s)")
 
 
-def _colnorm(M):
-    return np.sqrt(np.einsum("ij,ij->j", M, M))
-
-
 def _take(state, idx):
     return {key: (val[..., idx] if isinstance(val, np.ndarray) else val)
             for key, val in state.items()}
@@ -212,7 +220,7 @@ def _take(state, idx):
 
 def _put(state, sub, idx):
     for key, val in sub.items():
-        if key == "Y":  # the data never change (and may be the caller's read-only array)
+        if key in ("Y", "j"):  # data and column labels never change (Y may be read-only)
             continue
         if isinstance(val, np.ndarray) and key in state and isinstance(state[key], np.ndarray) \
                 and state[key].shape[:-1] == val.shape[:-1]:
@@ -331,15 +339,14 @@ class Solver:
 
     def _check_x0(self, problem, x0):
         if x0 is None:
-            return np.zeros((problem.n, problem.n_signals), dtype=problem.dtype)
+            return problem.default_start()
         owner = f"{type(self).__name__}.solve"
         x0 = as_real_array(x0, "x0", owner, ndim=(1, 2))
         want = (problem.n,) if not problem.multi else (problem.n, problem.n_signals)
         if x0.shape != want:
             raise ValueError(f"The 'x0' argument of {owner} must have shape {want}; got "
                              f"{x0.shape}.")
-        X0 = x0.reshape(problem.n, -1).astype(problem.dtype, copy=True)
-        return X0
+        return x0.reshape(problem.n, -1).astype(problem.dtype, copy=True)
 
     # ------------------------------------------------------------ hooks
     def _setup(self, problem, state):  # pragma: no cover - trivial default
@@ -353,6 +360,12 @@ class Solver:
 
     def _support(self, problem, X):
         return X != 0
+
+    @staticmethod
+    def _sparsity(problem, state):
+        """The problem's constraint restricted to the columns in ``state``."""
+        j = state["j"]
+        return problem.sparsity if j.size == problem.n_signals else problem.sparsity.take(j)
 
     def _loop_max_iter(self, problem):
         """Iteration cap of the base loop (override when ``max_iter`` is derived, e.g. None)."""
@@ -372,15 +385,17 @@ class Solver:
 
         Parameters
         ----------
-        problem : Problem
-            The problem (its data are never modified).
+        problem : SparseProblem
+            The problem (one of the solver's ``accepts`` types; its data are
+            never modified).
         x0 : ndarray of shape (n,) or (n, T), optional
-            Starting point (zeros by default).
+            Starting point (default: the problem's, zeros for least squares
+            and the dense weights for a layer).
         callback : callable, optional
             Called after every iteration as ``callback(info)`` with a dict
-            holding ``iteration``, ``x`` (current iterate, caller layout) and
-            ``objective``. Returning True stops the run (``reason="callback"``).
-            Its time is not counted.
+            holding ``iteration``, ``x`` (a copy of the current iterate, caller
+            layout) and ``objective``. Returning True stops the run
+            (``reason="callback"``). Its time is not counted.
 
         Returns
         -------
@@ -400,20 +415,22 @@ class Solver:
         tol = self._loop_tol()
         if tol > 0:  # relative tests cannot go below the working precision (float32: ~1e-7)
             tol = max(tol, 10 * np.finfo(problem.dtype).eps)
+        coupled = problem.sparsity.coupled
         t_start = time.perf_counter()
-        state = {"X": X0, "Y": problem.Y.astype(problem.dtype, copy=False)}
-        state["R"] = state["Y"] - problem.matvec(X0) if np.any(X0) else state["Y"].copy()
+        state = problem.init_state(X0)
+        state["j"] = np.arange(T)  # column labels: they follow the columns when some stop
         state = self._setup(problem, state)
         state.setdefault("done", np.zeros(T, dtype=bool))
         elapsed = time.perf_counter() - t_start
 
-        ynorm = _colnorm(state["Y"])
-        r_ref = np.maximum(ynorm, _colnorm(state["R"]))
+        obj_now, res_now = problem.measure(state)
+        ref = problem.reference_norm(state)
+        # growth test scale (infinite, i.e. no test, where the problem has no natural scale)
+        r_ref = np.where(ref > 0, np.maximum(ref, res_now), np.inf)
         n_iter = np.zeros(T, dtype=np.int64)
         status = np.full(T, "max_iter", dtype=object)
         reason = np.full(T, "max_iter", dtype=object)
         unchanged = np.zeros(T, dtype=np.int64)
-        res_now = _colnorm(state["R"])
         changes_now = np.zeros(T, dtype=np.int64)
         hist = {"objective": [], "residual_norm": [], "support_changes": [], "time": []}
 
@@ -424,34 +441,34 @@ class Solver:
         work, cols = state, np.arange(T)
         for it in range(1, self._loop_max_iter(problem) + 1):
             X_old = work["X"]
-            mask_old = X_old != 0
             work["done"] = np.zeros(cols.size, dtype=bool)
             t0 = time.perf_counter()
             work = self._step(problem, work)
             elapsed += time.perf_counter() - t0
 
-            X_new, R = work["X"], work["R"]
-            res = _colnorm(R)
-            changes = np.count_nonzero(mask_old != (X_new != 0), axis=0)
-            bad = ~np.isfinite(res) | ~np.all(np.isfinite(X_new), axis=0) \
+            X_new = work["X"]
+            obj, res = problem.measure(work)
+            changes = np.count_nonzero((X_old != 0) != (X_new != 0), axis=0)
+            bad = ~np.isfinite(obj) | ~np.isfinite(res) | ~np.all(np.isfinite(X_new), axis=0) \
                 | (res > self.divergence_factor * r_ref[cols])
             stop = np.zeros(cols.size, dtype=bool)
             why = np.full(cols.size, "", dtype=object)
             if np.any(bad):  # keep the last finite iterate of diverged columns
                 X_new[:, bad] = X_old[:, bad]
-                R[:, bad] = work["Y"][:, bad] - problem.matvec(X_old[:, bad])
-                res[bad] = _colnorm(R[:, bad])
+                problem.refresh(work, np.flatnonzero(bad))
+                obj_b, res_b = problem.measure(work)
+                obj[bad], res[bad] = obj_b[bad], res_b[bad]
                 stop |= bad
                 why[bad] = "diverged"
             own = np.asarray(work["done"], dtype=bool) & ~stop  # the solver's own criterion first
             why[own] = "solver"
             stop |= own
             if tol > 0:
-                dx = _colnorm(X_new - X_old)
-                small_dx = (dx <= tol * _colnorm(X_new)) & ~stop
+                dx = colnorm(X_new - X_old)
+                small_dx = (dx <= tol * colnorm(X_new)) & ~stop
                 why[small_dx] = "tol"
                 stop |= small_dx
-                small_r = (res <= tol * ynorm[cols]) & ~stop
+                small_r = (res <= tol * ref[cols]) & ~stop
                 why[small_r] = "residual"
                 stop |= small_r
             if self.stagnation is not None:
@@ -459,11 +476,14 @@ class Solver:
                 stag = (unchanged[cols] >= self.stagnation) & ~stop
                 why[stag] = "stagnation"
                 stop |= stag
+            if coupled and not stop.all():  # one budget: the columns stop together
+                stop[:] = False
 
+            obj_now[cols] = obj
             res_now[cols] = res
             changes_now[:] = 0
             changes_now[cols] = changes
-            hist["objective"].append(0.5 * res_now ** 2)
+            hist["objective"].append(obj_now.copy())
             hist["residual_norm"].append(res_now.copy())
             hist["support_changes"].append(changes_now.copy())
             hist["time"].append(elapsed)
@@ -473,8 +493,7 @@ class Solver:
                 if work is not state:
                     state["X"][:, cols] = work["X"]
                 info = {"iteration": it, "x": problem.unblock(state["X"]).copy(),
-                        "objective": problem.unblock(0.5 * res_now[None, :] ** 2)[0]
-                        if not problem.multi else 0.5 * res_now ** 2}
+                        "objective": obj_now.copy() if problem.multi else float(obj_now[0])}
                 if callback(info):
                     why[~stop] = "callback"
                     stop[:] = True
@@ -482,7 +501,6 @@ class Solver:
                 done_cols = cols[stop]
                 reason[done_cols] = why[stop]
                 status[done_cols] = np.where(why[stop] == "diverged", "diverged", "converged")
-                status[done_cols[why[stop] == "callback"]] = "converged"
                 if stop.all():
                     break
                 if work is not state:
@@ -496,23 +514,29 @@ class Solver:
         t0 = time.perf_counter()
         state = self._finalize(problem, state)
         elapsed += time.perf_counter() - t0
-        return self._make_result(problem, state["X"], n_iter, status, reason, hist, elapsed)
+        return self._make_result(problem, state["X"], n_iter, status, reason, hist, elapsed,
+                                 state.get("extra"))
 
-    def _make_result(self, problem, X, n_iter, status, reason, hist, elapsed):
-        """Package a Result (metrics computed here, outside the timed loop)."""
-        history = {}
+    def _make_result(self, problem, X, n_iter, status, reason, hist, elapsed, extra=None):
+        """Package a Result (metrics computed here, outside the timed loop).
+
+        ``extra`` (a solver's ``state["extra"]`` dict) adds solver-specific
+        history entries, e.g. the tolerance Net-Trim used.
+        """
+        history = {k: np.atleast_1d(np.asarray(v)) for k, v in (extra or {}).items()}
+        T = problem.n_signals
         for key, rows in hist.items():
             arr = np.asarray(rows, dtype=float if key != "support_changes" else np.int64)
             if key == "time":
                 history[key] = arr
             else:
-                arr = arr.reshape(len(rows), problem.n_signals)
+                arr = arr.reshape(len(rows), T)
                 history[key] = arr if problem.multi else arr[:, 0]
         support = self._support(problem, X)
         rel = dist = None
-        if problem.X_true is not None:
-            from ..metrics import relative_error
-            diff = np.linalg.norm(X - problem.X_true, axis=0)
+        X_true = problem.X_true
+        if X_true is not None:
+            diff = np.linalg.norm(X - X_true, axis=0)
             dist = diff if problem.multi else float(diff[0])
             rel = relative_error(problem.unblock(X), problem.x_true)
         single = not problem.multi

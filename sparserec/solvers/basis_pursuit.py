@@ -6,6 +6,7 @@ import threading
 import warnings
 from collections import OrderedDict
 
+import cvxpy as cp
 import numpy as np
 
 from .._validation import check_real, param_error
@@ -60,8 +61,6 @@ def build_program(form, m, n):
         (the Variable), ``A``, ``y`` and ``epsilon`` (Parameters; ``epsilon``
         is None except for ``form="noise"``).
     """
-    import cvxpy as cp
-
     prog = _Program()
     prog.x = x = cp.Variable(n, name="x")
     prog.A = A = cp.Parameter((m, n), name="A")
@@ -208,7 +207,6 @@ class BasisPursuit(Solver):
         elif self.epsilon is not None:
             raise param_error("epsilon", owner, f"None when form={self.form!r} (only "
                               "form='noise' uses it)", self.epsilon)
-        import cvxpy as cp
         installed = cp.installed_solvers()
         if not isinstance(self.cvxpy_solver, str) or self.cvxpy_solver.upper() not in installed:
             raise param_error("cvxpy_solver", owner, "the name of an installed cvxpy solver ("
@@ -238,8 +236,6 @@ class BasisPursuit(Solver):
         return state
 
     def _step(self, problem, state):
-        import cvxpy as cp
-
         X, R, Y = state["X"], state["R"], state["Y"]
         A = state["bp"]["A"]
         solver = self.cvxpy_solver.upper()

@@ -3,22 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import topk
-from ..projection import Projection
+from ..projection import Projection, merged_supports
 from .base import Solver, register
 
-__all__ = ["CoSaMP", "merged_supports"]
-
-
-def merged_supports(P, X, size):
-    """Per column: supp(X) ∪ supp T_size(P with supp(X) zeroed), sorted."""
-    mask = X != 0
-    P = np.where(mask, 0, P)
-    new = topk(P, min(size, P.shape[0]))
-    out = []
-    for t in range(X.shape[1]):
-        out.append(np.union1d(np.flatnonzero(mask[:, t]), new[:, t]))
-    return out
+__all__ = ["CoSaMP"]
 
 
 @register
@@ -62,9 +50,10 @@ class CoSaMP(Solver):
 
     def _step(self, problem, state):
         X, Y = state["X"], state["Y"]
-        T_sets = merged_supports(problem.rmatvec(state["R"]), X, 2 * problem.k)
+        sparsity = self._sparsity(problem, state)
+        T_sets = merged_supports(problem.rmatvec(state["R"]), X, 2 * sparsity.k)
         B = problem.lstsq_dense(T_sets, Y)
-        X_new, _ = Projection("topk")(B, problem.k)
+        X_new, _ = Projection("topk")(B, sparsity)
         state["X"] = X_new
         state["R"] = Y - problem.matvec_sparse(X_new)
         return state

@@ -69,12 +69,13 @@ class HTP(Solver):
         return state
 
     @staticmethod
-    def _normalized_step(problem, X, P):
+    def _normalized_step(problem, X, P, k):
         """Per column: NIHT step from x = 0, else ``|Γ| / ‖A_Γ‖_F²`` on Γ = supp(x)."""
         started = np.any(X != 0, axis=0)
         mu = np.empty(X.shape[1], dtype=problem.dtype)
         if not np.all(started):
-            mu[~started] = normalized_step(problem, X[:, ~started], P[:, ~started])[0]
+            mu[~started] = normalized_step(problem, X[:, ~started], P[:, ~started],
+                                           k[~started])[0]
         for t in np.flatnonzero(started):
             AS = problem.columns(np.flatnonzero(X[:, t]))
             mu[t] = AS.shape[1] / np.einsum("ij,ij->", AS, AS)
@@ -83,10 +84,15 @@ class HTP(Solver):
     def _step(self, problem, state):
         X, Y = state["X"], state["Y"]
         old = X != 0
+        sparsity = self._sparsity(problem, state)
         P = problem.rmatvec(state["R"])
-        mu = self._normalized_step(problem, X, P) if self.step == "normalized" else state["mu"]
-        refit = lambda idx, Z: np.take_along_axis(problem.lstsq_dense(idx, Y), idx, axis=0)
-        X_new, _ = Projection("topk", refit=refit)(X + mu * P, problem.k)
+        mu = (self._normalized_step(problem, X, P, sparsity.k) if self.step == "normalized"
+              else state["mu"])
+
+        def refit(mask):  # the OBS correction with Ĥ = AᵀA: least squares on the kept set
+            return problem.lstsq_dense([np.flatnonzero(c) for c in mask.T], Y)
+
+        X_new, _ = Projection("topk", correction=refit)(X + mu * P, sparsity)
         state["done"] = np.all((X_new != 0) == old, axis=0) & old.any(axis=0)
         state["X"] = X_new
         state["R"] = Y - problem.matvec_sparse(X_new)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import topk
+from ..kernels import topk_mask
 from ..projection import Projection
 from .base import Solver, check_step, register
 
@@ -14,19 +14,16 @@ def _colsq(M):
     return np.einsum("ij,ij->j", M, M)
 
 
-def normalized_step(problem, X, P):
+def normalized_step(problem, X, P, k):
     """NIHT step ``‖p_Γ‖² / ‖A_Γ p_Γ‖²`` per column, and the support mask Γ used.
 
-    Γ is ``supp(x)``; for a zero column it is ``supp T_k(p)``. When
-    ``A_Γ p_Γ = 0`` the safe step ``1/‖A‖₂²`` is used.
+    Γ is ``supp(x)``; for a zero column it is ``supp T_k(p)`` (``k`` per
+    column, shape (T,)). When ``A_Γ p_Γ = 0`` the safe step ``1/‖A‖₂²`` is used.
     """
     mask = X != 0
     empty = ~mask.any(axis=0)
     if np.any(empty):
-        idx = topk(P[:, empty], problem.k)
-        sub = np.zeros((problem.n, idx.shape[1]), dtype=bool)
-        sub[idx, np.arange(idx.shape[1])[None, :]] = True
-        mask[:, empty] = sub
+        mask[:, empty] = topk_mask(P[:, empty], k[empty])
     Pg = np.where(mask, P, 0)
     num = _colsq(Pg)
     den = _colsq(problem.matvec_sparse(Pg))
@@ -102,8 +99,7 @@ class IHT(Solver):
         super()._validate_params(problem)
         check_step(self.step, type(self).__name__)
 
-    def _projection(self, problem, state):
-        return Projection("topk")
+    _projection = Projection("topk")
 
     def _setup(self, problem, state):
         # mu in the problem's dtype, so that float32 problems stay float32
@@ -118,26 +114,26 @@ class IHT(Solver):
 
     def _step(self, problem, state):
         X, R = state["X"], state["R"]
-        k = problem.k
+        sparsity = self._sparsity(problem, state)
         P = problem.rmatvec(R)
-        proj = self._projection(problem, state)
         if self.step == "normalized":
-            return self._niht_step(problem, state, P, proj)
-        X_new, _ = proj(X + state["mu"] * P, k)
+            return self._niht_step(problem, state, P, sparsity)
+        X_new, _ = self._projection(X + state["mu"] * P, sparsity)
         state["X"] = X_new
         state["R"] = state["Y"] - problem.matvec_sparse(X_new)
         return state
 
-    def _niht_step(self, problem, state, P, proj):
+    def _niht_step(self, problem, state, P, sparsity):
         X, R = state["X"], state["R"]
-        k = problem.k
-        mu, mask = normalized_step(problem, X, P)
+        proj = self._projection
+        mu, mask = normalized_step(problem, X, P, sparsity.k)
         T = X.shape[1]
         X_new = np.empty_like(X)
         R_new = np.empty_like(R)
         todo = np.arange(T)
         for _ in range(self.max_backtrack):
-            Xc, _ = proj(X[:, todo] + mu[todo] * P[:, todo], k)
+            sub = sparsity if todo.size == T else sparsity.take(todo)
+            Xc, _ = proj(X[:, todo] + mu[todo] * P[:, todo], sub)
             D = Xc - X[:, todo]
             AD = problem.matvec_sparse(D)
             same = np.all((Xc != 0) == mask[:, todo], axis=0)

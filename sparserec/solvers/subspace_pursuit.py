@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import topk
+from ..problems.base import colnorm
+from ..projection import keep_mask, merged_supports
 from .base import Solver, register
-from .cosamp import merged_supports
 
 __all__ = ["SubspacePursuit"]
 
 
-def _colnorm(M):
-    return np.sqrt(np.einsum("ij,ij->j", M, M))
+def _supports(mask):
+    return [np.flatnonzero(c) for c in mask.T]
 
 
 @register
@@ -57,17 +57,17 @@ class SubspacePursuit(Solver):
     def _setup(self, problem, state):
         X, Y = state["X"], state["Y"]
         start = np.where(np.any(X != 0, axis=0)[None, :], X, problem.rmatvec(Y))
-        state["X"] = problem.lstsq_dense(topk(start, problem.k), Y)
+        state["X"] = problem.lstsq_dense(_supports(keep_mask(np.abs(start), problem.sparsity)), Y)
         state["R"] = Y - problem.matvec_sparse(state["X"])
         return state
 
     def _step(self, problem, state):
         X, Y, R = state["X"], state["Y"], state["R"]
-        k = problem.k
-        B = problem.lstsq_dense(merged_supports(problem.rmatvec(R), X, k), Y)
-        X_new = problem.lstsq_dense(topk(B, k), Y)
+        sparsity = self._sparsity(problem, state)
+        B = problem.lstsq_dense(merged_supports(problem.rmatvec(R), X, sparsity.k), Y)
+        X_new = problem.lstsq_dense(_supports(keep_mask(np.abs(B), sparsity)), Y)
         R_new = Y - problem.matvec_sparse(X_new)
-        worse = _colnorm(R_new) >= _colnorm(R)
+        worse = colnorm(R_new) >= colnorm(R)
         X_new[:, worse] = X[:, worse]
         R_new[:, worse] = R[:, worse]
         state["X"], state["R"], state["done"] = X_new, R_new, worse

@@ -4,9 +4,12 @@ Solvers are discovered through ``sparserec.solvers.available()``, so a new
 solver module is picked up without touching this file. The suite adapts to
 each solver through its class attributes:
 
-* ``accepts``: the problem types it solves. The contract tests build a
-  :class:`sparserec.Problem`; a solver that does not accept one is skipped,
-  with the reason.
+* ``accepts``: the problem types it solves. The least-squares contract
+  tests run the solvers that accept a :class:`sparserec.Problem`, the layer
+  tests those that accept a :class:`~sparserec.problems.LayerProblem` (every
+  pruner, and I-OBS), the objective tests those that accept an
+  :class:`~sparserec.problems.ObjectiveProblem` (I-OBS and the one-shot
+  pruners); a check that does not apply to a solver is not collected.
 * ``enforces_k``: the solution must then be at most k-sparse.
 * ``monotone``: theory promises a non-increasing objective.
 * its hyperparameter names (``_param_names()``): the ``step`` checks run only
@@ -22,16 +25,17 @@ import pytest
 
 import sparserec
 from sparserec import Problem, solvers
+from sparserec.problems import LayerProblem, LogisticRegression, ObjectiveProblem
+from sparserec.projection import check_nm_mask
 
 from conftest import gaussian_problem
 
 SOLVERS = solvers.available()
 
 #: Extra hyperparameters a solver needs on these problems (beyond its defaults).
-#: Curvature-based solvers need damping: AᵀA is singular when m < n.
-_DAMPED = {"damping": 0.01}
-EXTRA_PARAMS: dict[str, dict] = {"iobs": _DAMPED, "topk_iobs": _DAMPED, "obd": _DAMPED,
-                                 "obs": _DAMPED, "woodfisher": _DAMPED}
+#: None at present: every solver runs with its defaults (the curvature-based
+#: ones damp a singular AᵀA by themselves).
+EXTRA_PARAMS: dict[str, dict] = {}
 
 #: Noiseless recovery tolerance at m=128, n=256, k=10 (relative l2 error).
 #: Exact-support methods end with a least-squares refit on the true support,
@@ -316,21 +320,19 @@ def test_iht_divergence_detected():
     assert np.all(np.isfinite(res.history["objective"]))
 
 
-# ---------------------------------------------------------------- layer pruners
-def _solves_layer(name, cls):
-    from sparserec.pruning import LayerProblem
-    return any(issubclass(LayerProblem, t) for t in cls.accepts)
+# ---------------------------------------------------------------- layer problems
+def _solves(ptype):
+    return lambda name, cls: any(issubclass(ptype, t) for t in cls.accepts)
 
 
-LAYER = _select(_solves_layer)
-#: Pruners with a sparsity target (Net-Trim's sparsity follows from epsilon instead).
+LAYER = _select(_solves(LayerProblem))
+#: Solvers with a sparsity target on layers (Net-Trim's sparsity follows from epsilon).
 LAYER_TARGETED = [n for n in LAYER if n != "nettrim"]
 
 
 @pytest.fixture(scope="module")
 def layer_problem():
     from sparserec.ensembles import correlated
-    from sparserec.pruning import LayerProblem
     rng = np.random.default_rng(5)
     X = correlated(160, 24, 0.6, rng) * np.sqrt(160)
     W = rng.standard_normal((24, 12))
@@ -340,28 +342,77 @@ def layer_problem():
 @pytest.mark.parametrize("name", LAYER)
 def test_layer_result_contract(name, layer_problem):
     p = layer_problem if name != "nettrim" else layer_problem.with_sparsity(None)
-    res = solvers.get(name).solve(p)
+    res = make_solver(name).solve(p)
     assert res.x.shape == p.W.shape and res.support.shape == p.W.shape
     assert res.support.dtype == bool
     assert np.array_equal(res.support, res.x != 0) or not np.any(res.x[~res.support])
     assert set(np.atleast_1d(res.status)) <= STATUSES  # one status per output
+    assert np.asarray(res.n_iter).shape == (p.T,) and np.all(np.asarray(res.n_iter) >= 1)
+    for key in HISTORY_KEYS:
+        assert len(res.history[key]) == int(np.max(res.n_iter)), key
+    assert res.history["objective"].shape[1:] == (p.T,)
     assert np.all(np.isfinite(res.x))
     # deterministic: the same problem gives the identical pruned matrix
-    assert np.array_equal(solvers.get(name).solve(p).x, res.x)
+    assert np.array_equal(make_solver(name).solve(p).x, res.x)
 
 
 @pytest.mark.parametrize("name", LAYER_TARGETED)
-def test_layer_sparsity_target_met(name, layer_problem):
-    res = solvers.get(name).solve(layer_problem)
-    # layer-global allocation prunes exactly round(0.5 * n * T) weights
-    assert np.count_nonzero(~res.support) == layer_problem.n_prune_total()
+@pytest.mark.parametrize("spec", [0.5, "2:4"])
+def test_layer_sparsity_target_met(name, spec, layer_problem):
+    p = layer_problem.with_sparsity(spec)
+    res = make_solver(name, **({"blocksize": 8} if name == "sparsegpt" else {})).solve(p)
+    # a layer-global fraction prunes exactly round(0.5·n·T) weights; 2:4 two of every four
+    assert np.count_nonzero(~res.support) == p.n_prune_total()
+    if spec == "2:4":
+        assert check_nm_mask(~res.support, 2, 4)
 
 
 @pytest.mark.parametrize("name", LAYER_TARGETED)
 def test_layer_error_not_worse_than_zero(name, layer_problem):
     # Every pruner keeps the largest-saliency half: far better than pruning everything.
-    res = solvers.get(name).solve(layer_problem)
+    res = make_solver(name).solve(layer_problem)
     assert layer_problem.relative_error(res.x) < 0.9
+
+
+# ------------------------------------------------------------ objective problems
+OBJECTIVE = _select(_solves(ObjectiveProblem))
+
+
+@pytest.fixture(scope="module")
+def logistic_problem():
+    rng = np.random.default_rng(21)
+    N, n, k = 150, 20, 4
+    X = rng.standard_normal((N, n))
+    theta = np.zeros(n)
+    theta[rng.choice(n, k, replace=False)] = 2.0 * rng.choice([-1, 1], k)
+    lab = (rng.random(N) < 1 / (1 + np.exp(-X @ theta))).astype(float)
+    return ObjectiveProblem(LogisticRegression(X, lab, l2=1e-2), k, x_true=theta)
+
+
+def _dense_point(p):
+    """A dense near-minimiser of the objective: the one-shot pruners' starting point."""
+    return solvers.get("iobs", max_iter=20).solve(p.__class__(p.objective, p.n)).x
+
+
+@pytest.mark.parametrize("name", OBJECTIVE)
+def test_objective_result_contract(name, logistic_problem):
+    p = logistic_problem
+    x0 = _dense_point(p)
+    res = make_solver(name).solve(p, x0=x0)
+    assert res.x.shape == (p.n,) and np.all(np.isfinite(res.x))
+    assert np.count_nonzero(res.x) <= p.k
+    assert res.status in STATUSES
+    for key in HISTORY_KEYS:
+        assert len(res.history[key]) == res.n_iter, key
+    f0 = p.objective.value(x0 * 0)
+    assert res.history["objective"][-1] < f0   # better than pruning everything
+    assert np.array_equal(make_solver(name).solve(p, x0=x0).x, res.x)
+
+
+@pytest.mark.parametrize("name", [n for n in OBJECTIVE if not n.endswith("iobs")])
+def test_one_shot_pruners_need_a_dense_point_on_objectives(name, logistic_problem):
+    with pytest.raises(ValueError, match="prunes a dense point; pass it as x0"):
+        make_solver(name).solve(logistic_problem)
 
 
 @pytest.mark.parametrize("name", [n for n in LS if n != "basis_pursuit"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sparserec import solvers
-from sparserec.pruning import layerwise, network as nw
+import sparserec.pruning as nw
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -90,7 +90,7 @@ def test_nettrim_on_digits_network(digits):
 
 def test_iterate_network_reports_rounds(digits):
     net, (Xtr, ytr, Xte, yte) = digits
-    nets, rec = layerwise.iterate_network(net, Xtr, solvers.get("sparsegpt"), [0.7] * 3,
+    nets, rec = nw.iterate_network(net, Xtr, solvers.get("sparsegpt"), [0.7] * 3,
                                           rounds=2, step=0.5)
     assert len(nets) == 2 and len(rec) == 6
     assert all(abs(m.density() - 0.3) < 1e-2 for m in nets)

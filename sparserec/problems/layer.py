@@ -8,10 +8,10 @@ A trained layer with inputs ``X`` (samples × d_in) and dense weights ``W``
 
 Column ``j`` of ``Ŵ`` (output unit ``j``) is a sparse-recovery problem with
 ``A = X`` and ``y = X w_j``; the curvature ``H = XᵀX`` is shared by every
-column. This module holds the problem type (:class:`LayerProblem`), a
-streaming Gram accumulator (:class:`GramAccumulator`), the sparsity specs
-(fraction, ``"N:M"``, or None for Net-Trim) and the small selection helpers
-every pruner shares (exact counts, one tie rule, N:M masks).
+column. This module holds the problem type (:class:`LayerProblem`) and a
+streaming Gram accumulator (:class:`GramAccumulator`); the sparsity specs
+(fraction, ``"N:M"``, or None for Net-Trim) are :class:`~.sparsity.Sparsity`,
+and the masks every pruner shares live in :mod:`sparserec.projection.masks`.
 
 Notes
 -----
@@ -19,11 +19,14 @@ Conventions shared by every pruner:
 
 * **Layout.** sparserec's ``W`` is d_in × d_out (rows = inputs, columns =
   outputs). The reference codes (OBC, SparseGPT) use PyTorch's d_out × d_in.
-* **Scaling of H.** ``H = XᵀX`` summed over samples, in float64 (no 2/n
-  factor). Masks and updates are scale-free because damping is relative.
-* **Dead inputs.** Inputs with ``H_jj = 0`` get ``Ĥ_jj = 1`` and their weight
-  row is zeroed *before* damping (SparseGPT's order).
-* **Damping.** ``Ĥ = H + λI`` with ``λ = percdamp · mean(diag H)``.
+* **Scaling of H.** ``H = 2X̃ᵀX̃/N`` (a mean over the ``N`` samples, in
+  float64), the convention of the OBC and SparseGPT reference code, so that
+  relative damping and the dead-input fix below give the same curvature as
+  theirs. The loss ``½ tr(DᵀHD)`` is then the mean squared output error.
+* **Dead inputs.** Inputs with ``H_jj = 0`` (never active) are listed in
+  ``dead``; their weight rows are zeroed before pruning (``W_live``). The
+  problem keeps no damping: the solver's curvature handles dead inputs and
+  damping (:func:`sparserec.curvature.make_curvature`).
 * **Bias.** ``fold_bias=True`` appends a ones column to ``X`` and the bias as
   the last row of ``W`` (L-OBS and Net-Trim); the bias is then pruned like any
   weight and densities count it. ``fold_bias=False`` leaves it untouched
@@ -38,171 +41,23 @@ Conventions shared by every pruner:
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-import scipy.linalg as sla
 
-from .._validation import as_real_array, check_choice, check_real, param_error
+from .._validation import as_real_array, check_choice, param_error
+from .base import SparseProblem, colnorm
+from .sparsity import ALLOCATIONS, Sparsity, n_pruned
 
-__all__ = ["LayerProblem", "GramAccumulator", "parse_sparsity", "n_pruned",
-           "prune_smallest", "nm_mask", "check_nm_mask", "ACTIVATIONS"]
+__all__ = ["LayerProblem", "GramAccumulator", "ACTIVATIONS"]
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
-ALLOCATIONS = ("global", "uniform")
-
-
-# --------------------------------------------------------------------------- specs
-def parse_sparsity(sparsity, owner="LayerProblem"):
-    """Parse a sparsity spec.
-
-    Parameters
-    ----------
-    sparsity : float in [0, 1), str "N:M", or None
-        Fraction of weights to prune, an N:M pattern (N zeros per group of M
-        consecutive inputs, ``1 <= N < M``), or None (no target: Net-Trim).
-    owner : str, default="LayerProblem"
-        Name used in error messages.
-
-    Returns
-    -------
-    kind : {"fraction", "nm", None}
-        The kind of spec (None for ``sparsity=None``).
-    fraction : float or None
-        Fraction pruned (``N/M`` for an N:M pattern).
-    nm : tuple (N, M) or None
-        The N:M pattern, or None for the other kinds.
-
-    Examples
-    --------
-    >>> parse_sparsity("2:4")
-    ('nm', 0.5, (2, 4))
-    >>> parse_sparsity(0.9)
-    ('fraction', 0.9, None)
-    """
-    if sparsity is None:
-        return None, None, None
-    if isinstance(sparsity, str):
-        parts = sparsity.split(":")
-        ok = len(parts) == 2 and all(p.strip().isdigit() for p in parts)
-        if ok:
-            N, M = int(parts[0]), int(parts[1])
-            ok = 1 <= N < M
-        if not ok:
-            raise param_error("sparsity", owner, "a float in [0, 1), None, or a string "
-                              "'N:M' with integers 1 <= N < M (N zeros per group of M)",
-                              sparsity)
-        return "nm", N / M, (N, M)
-    if isinstance(sparsity, (bool, np.bool_)) or not isinstance(sparsity, numbers.Real):
-        raise param_error("sparsity", owner, "a float in [0, 1), None, or a string 'N:M'",
-                          sparsity, TypeError)
-    s = float(sparsity)
-    if not (np.isfinite(s) and 0.0 <= s < 1.0):
-        raise param_error("sparsity", owner, "a float in [0, 1), None, or a string 'N:M'",
-                          sparsity)
-    return "fraction", s, None
-
-
-def n_pruned(count, fraction):
-    """Number of entries pruned from a pool of ``count``: ``⌊fraction·count + ½⌋``.
-
-    Parameters
-    ----------
-    count : int
-        Size of the pool.
-    fraction : float
-        Fraction pruned, in [0, 1].
-
-    Returns
-    -------
-    int
-        The rounded count (half rounds up).
-    """
-    return int(np.floor(fraction * count + 0.5))
-
-
-def prune_smallest(scores, n_prune, axis=None):
-    """Boolean mask of the ``n_prune`` smallest scores (True = pruned).
-
-    Ties are broken by keeping the lower index (a stable descending sort,
-    the :func:`sparserec.kernels.topk` rule). ``axis=None`` ranks the
-    flattened array (C order); an int ranks each slice along that axis, with
-    ``n_prune`` entries pruned per slice.
-
-    Parameters
-    ----------
-    scores : array_like
-        Importance of each entry (lowest pruned first).
-    n_prune : int
-        Entries pruned (in total, or per slice when ``axis`` is an int).
-    axis : int or None, default=None
-        Rank the flattened array (None) or each slice along ``axis``.
-
-    Returns
-    -------
-    mask : ndarray of bool, same shape as ``scores``
-        True where the entry is pruned.
-    """
-    scores = np.asarray(scores)
-    if axis is None:
-        flat = scores.ravel()
-        order = np.argsort(-flat, kind="stable")
-        mask = np.zeros(flat.size, dtype=bool)
-        if n_prune > 0:
-            mask[order[flat.size - n_prune:]] = True
-        return mask.reshape(scores.shape)
-    moved = np.moveaxis(scores, axis, -1)
-    order = np.argsort(-moved, axis=-1, kind="stable")
-    mask = np.zeros(moved.shape, dtype=bool)
-    if n_prune > 0:
-        np.put_along_axis(mask, order[..., moved.shape[-1] - n_prune:], True, axis=-1)
-    return np.moveaxis(mask, -1, axis)
-
-
-def nm_mask(scores, N, M):
-    """N:M mask along axis 0: in every group of M consecutive rows, prune the N smallest.
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n, T), n divisible by M
-        Importance of each entry (lowest pruned first; ties keep the lower index).
-    N, M : int
-        N entries pruned in every group of M consecutive rows.
-
-    Returns
-    -------
-    mask : ndarray of bool, shape (n, T)
-        True = pruned.
-    """
-    n, T = scores.shape
-    grouped = scores.reshape(n // M, M, T)
-    return prune_smallest(grouped, N, axis=1).reshape(n, T)
-
-
-def check_nm_mask(mask, N, M):
-    """True when every group of M consecutive rows of ``mask`` (n, T) has exactly N True.
-
-    Parameters
-    ----------
-    mask : ndarray of bool, shape (n, T)
-        Pruned mask (True = pruned).
-    N, M : int
-        The pattern: N pruned in every group of M consecutive rows.
-
-    Returns
-    -------
-    bool
-        Whether the mask obeys the pattern (False when ``n`` is not divisible by M).
-    """
-    n, T = mask.shape
-    if n % M:
-        return False
-    return bool(np.all(mask.reshape(n // M, M, T).sum(axis=1) == N))
 
 
 # --------------------------------------------------------------------------- gram
 class GramAccumulator:
-    """Stream calibration inputs into the Gram matrix ``H = XᵀX`` (float64).
+    """Stream calibration inputs into the Gram matrix ``H = 2X̃ᵀX̃/N`` (float64).
+
+    The running mean follows the OBC reference's ``add_batch``: after every
+    batch ``H`` is the mean of ``2 x̃ x̃ᵀ`` over all ``N`` samples seen.
 
     Parameters
     ----------
@@ -226,11 +81,16 @@ class GramAccumulator:
         self.d_in = int(d_in)
         self.fold_bias = bool(fold_bias)
         n = self.d_in + self.fold_bias
-        self.H = np.zeros((n, n), dtype=np.float64)
+        self._S = np.zeros((n, n), dtype=np.float64)   # Σ x̃x̃ᵀ (scaled once, at read)
         self.n_samples = 0
 
+    @property
+    def H(self):
+        """The Gram matrix ``2 Σ x̃x̃ᵀ / N`` of the samples seen so far."""
+        return self._S * (2.0 / max(self.n_samples, 1))
+
     def add_batch(self, X):
-        """Add ``XᵀX`` of one batch (samples × d_in) to ``H``.
+        """Add one batch (samples × d_in) to the running Gram matrix.
 
         Parameters
         ----------
@@ -248,7 +108,7 @@ class GramAccumulator:
                              f"{self.d_in} columns; got shape {X.shape}.")
         if self.fold_bias:
             X = np.hstack([X, np.ones((X.shape[0], 1))])
-        self.H += X.T @ X
+        self._S += X.T @ X
         self.n_samples += X.shape[0]
         return self
 
@@ -263,7 +123,7 @@ class GramAccumulator:
             As in :class:`LayerProblem`.
         **options
             Further keywords of :meth:`LayerProblem.from_gram` (``bias``,
-            ``activation``, ``allocation``, ``percdamp``).
+            ``activation``, ``allocation``).
 
         Returns
         -------
@@ -274,18 +134,31 @@ class GramAccumulator:
                                       fold_bias=self.fold_bias, **options)
 
 
-def _gram(X, batch_size=4096):
-    """``XᵀX`` accumulated in float64 over row batches."""
-    n = X.shape[1]
-    H = np.zeros((n, n), dtype=np.float64)
-    for i in range(0, X.shape[0], batch_size):
+def layer_gram(X, batch_size=4096):
+    """``2XᵀX/N`` accumulated in float64 over row batches (the layer curvature convention).
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, d)
+        Layer inputs (one sample per row).
+    batch_size : int, default=4096
+        Rows converted to float64 at a time.
+
+    Returns
+    -------
+    ndarray of shape (d, d)
+        The Gram matrix.
+    """
+    N, d = X.shape
+    S = np.zeros((d, d), dtype=np.float64)
+    for i in range(0, N, batch_size):
         B = np.asarray(X[i:i + batch_size], dtype=np.float64)
-        H += B.T @ B
-    return H
+        S += B.T @ B
+    return S * (2.0 / N)
 
 
 # --------------------------------------------------------------------------- problem
-class LayerProblem:
+class LayerProblem(SparseProblem):
     r"""Prune one trained linear layer given calibration inputs.
 
     Parameters
@@ -309,8 +182,6 @@ class LayerProblem:
     allocation : {"global", "uniform"}, default="global"
         Spread a fractional sparsity over the whole layer (rows may differ,
         exact layer total), or prune the same number in every output.
-    percdamp : float, default=0.01
-        Relative damping: ``Ĥ = H + percdamp·mean(diag H)·I``.
     target : ndarray of shape (n_samples, d_out), optional
         Post-activation outputs the pruned layer should reproduce (Net-Trim
         only). Default ``act(XW + b)``; the cascade passes the *dense*
@@ -322,24 +193,26 @@ class LayerProblem:
         The pruning target, ``n = d_in + fold_bias`` (bias as the last row when
         folded). Pruners return a block of this shape; see :meth:`split`.
     H : ndarray of shape (n, n)
-        The undamped Gram matrix ``X̃ᵀX̃`` (float64).
+        The Gram matrix ``2X̃ᵀX̃/N`` (float64, undamped).
     n, T : int
         Rows (pruned dimension) and columns (outputs) of ``W``.
-    kind, fraction, nm
-        The parsed sparsity (see :func:`parse_sparsity`).
+    sparsity : Sparsity
+        The parsed constraint; ``kind``, ``fraction``, ``nm`` and
+        ``allocation`` mirror it.
     dead : ndarray of bool, shape (n,)
         Inputs with ``H_jj = 0``.
 
     Notes
     -----
-    Each output ``j`` is the sparse-recovery problem ``A = X``,
-    ``y = X w_j``, and all share ``H = XᵀX``. The loss of a candidate
-    ``Ŵ`` is
+    Each output ``j`` is the sparse-recovery problem ``A = X̃``,
+    ``y = X̃ w_j``, and all share ``H``. The loss of a candidate ``Ŵ`` is
 
     .. math:: L(\hat W) = \tfrac12 \operatorname{tr}\big((\hat W - W)^\top H (\hat W - W)\big)
-              = \tfrac12 \|X(\hat W - W)\|_F^2 ,
+              = \tfrac1N \|\tilde X(\hat W - W)\|_F^2 ,
 
-    and the relative layer error is :math:`\|X(W-\hat W)\|_F / \|XW\|_F`.
+    and the relative layer error is :math:`\|\tilde X(W-\hat W)\|_F / \|\tilde XW\|_F`.
+    The problem holds data only: damping, the dead-input fix and any other
+    curvature choice belong to the solver (``damping``, ``curvature``).
 
     References
     ----------
@@ -358,9 +231,11 @@ class LayerProblem:
     """
 
     owner = "LayerProblem"
+    multi = True
+    residual_name = "output error"
 
     def __init__(self, X, W, sparsity, *, bias=None, activation="linear", fold_bias=False,
-                 allocation="global", percdamp=0.01, target=None):
+                 allocation="global", target=None):
         X = as_real_array(X, "X", self.owner, ndim=(2,))
         W = as_real_array(W, "W", self.owner, ndim=(2,))
         if X.shape[1] != W.shape[0]:
@@ -369,7 +244,7 @@ class LayerProblem:
                              "must be d_in × d_out (sparserec layout, the transpose of "
                              "PyTorch's weight).")
         self.X = X
-        self._init_common(W, sparsity, bias, activation, fold_bias, allocation, percdamp)
+        self._init_common(W, sparsity, bias, activation, fold_bias, allocation)
         self.n_samples = X.shape[0]
         if target is not None:
             target = as_real_array(target, "target", self.owner, ndim=(2,))
@@ -378,19 +253,21 @@ class LayerProblem:
                                  f"({X.shape[0]}, {self.d_out}) (samples × outputs); got "
                                  f"{target.shape}.")
         self.target = target
-        self.H = _gram(self.Xb)
+        self.H = layer_gram(self.Xb)
         self._finish()
 
     @classmethod
     def from_gram(cls, H, W, sparsity, *, n_samples=None, bias=None, activation="linear",
-                  fold_bias=False, allocation="global", percdamp=0.01):
+                  fold_bias=False, allocation="global"):
         """A problem from a precomputed Gram matrix (no inputs kept).
 
         Parameters
         ----------
         H : ndarray of shape (n, n)
-            ``X̃ᵀX̃`` with ``n = d_in + fold_bias`` (ones column last when folded),
-            e.g. from :class:`GramAccumulator`.
+            ``2X̃ᵀX̃/N`` with ``n = d_in + fold_bias`` (ones column last when
+            folded), e.g. from :class:`GramAccumulator`. Any positive multiple
+            of it gives the same pruning (damping is relative), except for the
+            dead-input convention.
         W : ndarray of shape (d_in, d_out)
             Dense trained weights (as in :class:`LayerProblem`).
         sparsity : float in [0, 1), str "N:M", or None
@@ -406,46 +283,45 @@ class LayerProblem:
             Whether ``H`` includes the ones column (bias folded in).
         allocation : {"global", "uniform"}, default="global"
             As in :class:`LayerProblem`.
-        percdamp : float, default=0.01
-            Relative damping, as in :class:`LayerProblem`.
 
         Returns
         -------
         LayerProblem
             A problem with ``X = None`` (Gram form).
 
-        Notes
-        -----
-        Net-Trim needs the inputs themselves and refuses a Gram-form problem.
+        Raises
+        ------
+        ValueError
+            If ``H`` is not square of the right size, not symmetric, or has a
+            negative or non-finite diagonal.
         """
         new = object.__new__(cls)
         W = as_real_array(W, "W", cls.owner, ndim=(2,))
         H = as_real_array(H, "H", cls.owner, ndim=(2,), dtype=np.float64)
         new.X = None
         new.target = None
-        new._init_common(W, sparsity, bias, activation, fold_bias, allocation, percdamp)
+        new._init_common(W, sparsity, bias, activation, fold_bias, allocation)
         if H.shape != (new.n, new.n):
             raise ValueError(f"The 'H' argument of LayerProblem.from_gram must have shape "
                              f"({new.n}, {new.n}) to match W of shape {W.shape}"
                              f"{' with the folded bias' if new.fold_bias else ''}; got "
                              f"{H.shape}.")
-        if not np.allclose(H, H.T, rtol=1e-10, atol=0.0):
-            raise ValueError("The 'H' argument of LayerProblem.from_gram must be symmetric.")
+        scale = float(np.abs(H).max())
+        if not np.allclose(H, H.T, rtol=0.0, atol=1e-10 * scale):
+            raise ValueError("The 'H' argument of LayerProblem.from_gram must be symmetric "
+                             "(a Gram matrix); got one with |H − Hᵀ| up to "
+                             f"{float(np.abs(H - H.T).max()):.3g}.")
         new.H = H
         new.n_samples = n_samples
         new._finish()
         return new
 
-    def _init_common(self, W, sparsity, bias, activation, fold_bias, allocation, percdamp):
+    def _init_common(self, W, sparsity, bias, activation, fold_bias, allocation):
         owner = self.owner
-        self.kind, self.fraction, self.nm = parse_sparsity(sparsity, owner)
-        self.sparsity = sparsity
         self.activation = check_choice(activation, "activation", owner, ACTIVATIONS)
-        self.allocation = check_choice(allocation, "allocation", owner, ALLOCATIONS)
         if not isinstance(fold_bias, (bool, np.bool_)):
             raise param_error("fold_bias", owner, "a bool", fold_bias, TypeError)
         self.fold_bias = bool(fold_bias)
-        self.percdamp = check_real(percdamp, "percdamp", owner, low=0.0)
         self.d_in, self.d_out = W.shape
         if bias is not None:
             bias = as_real_array(bias, "bias", owner, ndim=(1,)).astype(np.float64)
@@ -463,11 +339,19 @@ class LayerProblem:
             Wt = np.vstack([Wt, bias[None, :]])
         self.W = Wt
         self.n, self.T = self.W.shape
-        if self.kind == "nm" and self.n % self.nm[1]:
-            raise ValueError(f"The 'sparsity' parameter of LayerProblem is {sparsity!r}, which "
-                             f"needs the pruned dimension to be divisible by M={self.nm[1]}; "
-                             f"got {self.n} inputs{' (with the folded bias)' if self.fold_bias else ''}.")
+        self.n_signals = self.T
+        self._set_sparsity(sparsity, allocation)
         self._cache = {}
+
+    def _set_sparsity(self, sparsity, allocation):
+        extra = " (with the folded bias)" if self.fold_bias else ""
+        try:
+            self.sparsity = Sparsity.from_spec(sparsity, self.n, self.T, allocation=allocation,
+                                               owner=self.owner)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace(" rows.", f" inputs{extra}.")) from None
+        self.spec = sparsity
+        self.allocation = allocation
 
     def _finish(self):
         d = np.diag(self.H)
@@ -477,6 +361,47 @@ class LayerProblem:
         self.dead = d == 0
         if self.dead.all():
             raise ValueError("The inputs of LayerProblem are all zero; nothing can be pruned.")
+
+    # ----------------------------------------------------------------- sparsity
+    @property
+    def kind(self):
+        """``"fraction"``, ``"nm"`` or None (see :class:`~.sparsity.Sparsity`)."""
+        return self.sparsity.kind
+
+    @property
+    def fraction(self):
+        """Pruned fraction (``N/M`` for N:M; None without a target)."""
+        return self.sparsity.fraction
+
+    @property
+    def nm(self):
+        """The ``(N, M)`` pattern, or None."""
+        return self.sparsity.nm
+
+    def n_prune_per_output(self):
+        """Count the entries pruned in each output under ``allocation="uniform"`` (or N:M).
+
+        Returns
+        -------
+        int
+            ``⌊s·n + ½⌋`` (``n·N/M`` for N:M).
+        """
+        if self.kind is None:
+            raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
+        return n_pruned(self.n, self.fraction)
+
+    def n_prune_total(self):
+        """Count the entries pruned in the whole layer under the problem's allocation.
+
+        Returns
+        -------
+        int
+            ``⌊s·n·T + ½⌋`` (global) or ``T`` times the per-output count
+            (uniform, N:M).
+        """
+        if self.kind is None:
+            raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
+        return self.sparsity.n_prune_total()
 
     # ----------------------------------------------------------------- data
     @property
@@ -561,7 +486,7 @@ class LayerProblem:
         Parameters
         ----------
         key : hashable
-            Cache key.
+            Cache key (include everything besides ``W`` that the value depends on).
         compute : callable
             Called with no arguments to compute the value on a miss (or when
             the cached value belongs to another ``W``).
@@ -586,92 +511,9 @@ class LayerProblem:
             return W
         return self.cached("W_live", compute)
 
-    def damped(self):
-        """``Ĥ``: dead inputs set to 1 on the diagonal, then relative damping (cached).
-
-        Returns
-        -------
-        ndarray of shape (n, n)
-            The damped Gram matrix.
-        """
-        if "Hd" not in self._cache:
-            H = self.H.copy()
-            idx = np.flatnonzero(self.dead)
-            H[idx, :] = 0.0
-            H[:, idx] = 0.0
-            H[idx, idx] = 1.0
-            lam = self.percdamp * float(np.mean(np.diag(H)))
-            H[np.diag_indices_from(H)] += lam
-            self._cache["Hd"] = H
-        return self._cache["Hd"]
-
-    def cholesky(self):
-        """Lower Cholesky factor of ``Ĥ`` (cached); a clear error when Ĥ is singular.
-
-        Returns
-        -------
-        ndarray of shape (n, n)
-            Lower-triangular ``L`` with ``LLᵀ = Ĥ``.
-
-        Raises
-        ------
-        ValueError
-            If ``Ĥ`` is not positive definite.
-        """
-        if "L" not in self._cache:
-            try:
-                self._cache["L"] = sla.cholesky(self.damped(), lower=True, check_finite=False)
-            except sla.LinAlgError:
-                raise ValueError("The damped Gram matrix of this LayerProblem is not positive "
-                                 f"definite (percdamp={self.percdamp}); increase 'percdamp'.") \
-                    from None
-        return self._cache["L"]
-
-    def inverse(self):
-        """``Ĥ⁻¹`` (float64, symmetric, cached).
-
-        Returns
-        -------
-        ndarray of shape (n, n)
-            The inverse of the damped Gram matrix.
-        """
-        if "Hinv" not in self._cache:
-            L = self.cholesky()
-            Hinv = sla.cho_solve((L, True), np.eye(self.n), check_finite=False)
-            self._cache["Hinv"] = 0.5 * (Hinv + Hinv.T)
-        return self._cache["Hinv"]
-
-    # ----------------------------------------------------------------- counts
-    def n_prune_per_output(self):
-        """Count the entries pruned in each output under ``allocation="uniform"`` (or N:M).
-
-        Returns
-        -------
-        int
-            ``⌊s·n + ½⌋`` (``n·N/M`` for N:M).
-        """
-        if self.kind is None:
-            raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
-        return n_pruned(self.n, self.fraction)
-
-    def n_prune_total(self):
-        """Count the entries pruned in the whole layer under the problem's allocation.
-
-        Returns
-        -------
-        int
-            ``⌊s·n·T + ½⌋`` (global) or ``T`` times the per-output count
-            (uniform, N:M).
-        """
-        if self.kind is None:
-            raise ValueError("This LayerProblem has no sparsity target (sparsity=None).")
-        if self.kind == "nm" or self.allocation == "uniform":
-            return self.T * self.n_prune_per_output()
-        return n_pruned(self.n * self.T, self.fraction)
-
     # ----------------------------------------------------------------- objectives
     def loss(self, W_hat):
-        """``½ (ŵ_j − w_j)ᵀ H (ŵ_j − w_j)`` for every output (undamped H).
+        """``½ (ŵ_j − w_j)ᵀ H (ŵ_j − w_j)`` for every output (undamped ``H``).
 
         Parameters
         ----------
@@ -700,8 +542,11 @@ class LayerProblem:
             The relative error (the absolute one when ``X̃W = 0``).
         """
         num = 2.0 * float(self.loss(W_hat).sum())
-        den = float(np.einsum("ij,ij->", self.W, self.H @ self.W))
+        den = float(self._ref_sq().sum())
         return float(np.sqrt(max(num, 0.0) / den)) if den > 0 else float(np.sqrt(max(num, 0.0)))
+
+    def _ref_sq(self):
+        return self.cached("ref_sq", lambda: np.einsum("ij,ij->j", self.W, self.H @ self.W))
 
     def density(self, W_hat):
         """Fraction of nonzero entries of ``Ŵ`` (bias row included when folded).
@@ -718,6 +563,22 @@ class LayerProblem:
         """
         return float(np.count_nonzero(W_hat)) / W_hat.size
 
+    # ------------------------------------------------------ loop protocol
+    def default_start(self):
+        return self.W_live.copy()
+
+    def measure(self, state):
+        cols = state["j"]
+        D = state["X"] - self.W[:, cols]
+        loss = 0.5 * np.einsum("ij,ij->j", D, self.H @ D)
+        return loss, np.sqrt(np.maximum(2.0 * loss, 0.0))
+
+    def reference_norm(self, state):
+        return np.sqrt(np.maximum(self._ref_sq()[state["j"]], 0.0))
+
+    def gradient_at(self, state):
+        return self.H @ (state["X"] - self.W[:, state["j"]])
+
     # ----------------------------------------------------------------- variants
     def _copy(self):
         new = object.__new__(type(self))
@@ -725,12 +586,12 @@ class LayerProblem:
         return new
 
     def with_sparsity(self, sparsity, allocation=None):
-        """A copy with another sparsity (and allocation); data and factorizations shared.
+        """A copy with another sparsity (and allocation); data and caches shared.
 
         Parameters
         ----------
         sparsity : float, str "N:M", or None
-            The new sparsity spec (see :func:`parse_sparsity`).
+            The new sparsity spec.
         allocation : {"global", "uniform"}, optional
             The new allocation (default: unchanged).
 
@@ -740,20 +601,11 @@ class LayerProblem:
             The copy (its cache is shared with ``self``).
         """
         new = self._copy()
-        new.kind, new.fraction, new.nm = parse_sparsity(sparsity, self.owner)
-        new.sparsity = sparsity
-        if allocation is not None:
-            new.allocation = check_choice(allocation, "allocation", self.owner, ALLOCATIONS)
-        if new.kind == "nm" and new.n % new.nm[1]:
-            raise ValueError(f"The 'sparsity' parameter of LayerProblem is {sparsity!r}, which "
-                             f"needs the pruned dimension to be divisible by M={new.nm[1]}; "
-                             f"got {new.n} inputs.")
+        new._set_sparsity(sparsity, self.allocation if allocation is None else allocation)
         return new
 
     def with_weights(self, W):
-        """A copy whose pruning target is ``W`` (n, T); ``H`` and its factors are shared.
-
-        Used by the iterated mode, which re-prunes a Newton target ``z``.
+        """A copy whose pruning target is ``W`` (n, T); ``H`` is shared.
 
         Parameters
         ----------
@@ -763,13 +615,14 @@ class LayerProblem:
         Returns
         -------
         LayerProblem
-            The copy.
+            The copy (with a cache of its own: cached values depend on ``W``).
         """
         W = as_real_array(W, "W", "LayerProblem.with_weights", ndim=(2,), dtype=np.float64)
         if W.shape != self.W.shape:
             raise ValueError(f"The 'W' argument of LayerProblem.with_weights must have shape "
                              f"{self.W.shape}; got {W.shape}.")
         new = self._copy()
+        new._cache = {k: v for k, v in self._cache.items() if k == "Xb"}
         new.W = W
         new.W0, b = self.split(W)
         if self.fold_bias:
@@ -778,6 +631,6 @@ class LayerProblem:
 
     def __repr__(self):
         form = "Gram" if self.X is None else f"X{self.X.shape}"
-        return (f"LayerProblem({form}, W{self.W0.shape}, sparsity={self.sparsity!r}, "
+        return (f"LayerProblem({form}, W{self.W0.shape}, sparsity={self.spec!r}, "
                 f"activation={self.activation!r}, fold_bias={self.fold_bias}, "
-                f"allocation={self.allocation!r}, percdamp={self.percdamp:g})")
+                f"allocation={self.allocation!r})")

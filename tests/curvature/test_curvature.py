@@ -1,13 +1,10 @@
 """Curvature models, the restricted Cholesky cache, and the OBS selection rules."""
-import itertools
-
 import numpy as np
 import pytest
 
 from sparserec import Problem
 from sparserec.curvature import (Damped, Diagonal, ExactGram, Identity, WoodFisher,
                                  make_curvature, woodbury_inverse)
-from sparserec.projection import SELECTIONS, Projection
 
 
 def _problem(m, n, seed=0, k=3):
@@ -130,69 +127,6 @@ def test_make_curvature_errors():
         make_curvature("exact", p, damping=-1.0)
     with pytest.raises(ValueError, match="has dimension 5, but the problem has n=8"):
         make_curvature(Identity(5), p)
-
-
-# ----------------------------------------------------- selections vs brute force
-def _hnorm_loss(H, z, S):
-    """min over u supported on S of ½(u − z)ᵀH(u − z), by explicit restricted solve."""
-    S = list(S)
-    c = H @ z
-    u = np.linalg.solve(H[np.ix_(S, S)], c[S])
-    v = np.zeros_like(z)
-    v[S] = u
-    return 0.5 * (v - z) @ H @ (v - z)
-
-
-def _brute(H, z, k):
-    return min(_hnorm_loss(H, z, S) for S in itertools.combinations(range(z.size), k))
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_greedy_and_exact_against_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(5, 11))
-    k = int(rng.integers(1, n))
-    A = rng.standard_normal((2 * n, n)) @ np.diag(rng.uniform(0.2, 2.0, n))
-    A[:, 1] = A[:, 0] + 0.3 * A[:, 1]       # correlated columns make greedy ≠ top-k
-    p = Problem(A, np.zeros(2 * n), k)
-    C = make_curvature("exact", p)
-    H = A.T @ A
-    Z = rng.standard_normal((n, 3))
-    best = np.array([_brute(H, Z[:, t], k) for t in range(3)])
-    g = SELECTIONS["greedy"](Z, k, C)
-    e = SELECTIONS["exact"](Z, k, C)
-    for t in range(3):
-        lg = _hnorm_loss(H, Z[:, t], g[:, t])
-        le = _hnorm_loss(H, Z[:, t], e[:, t])
-        # losses are O(1) and computed by one small solve each: 1e-9 absolute slack
-        assert lg >= best[t] - 1e-9
-        assert abs(le - best[t]) <= 1e-9 * max(1.0, best[t])
-    # k = n − 1: one removal, greedy is exact
-    g1 = SELECTIONS["greedy"](Z, n - 1, C)
-    for t in range(3):
-        assert abs(_hnorm_loss(H, Z[:, t], g1[:, t]) - _brute(H, Z[:, t], n - 1)) \
-            <= 1e-9 * max(1.0, best[t])
-
-
-def test_saliency_is_topk_of_scaled_target():
-    p = _problem(40, 10)
-    C = make_curvature("exact", p)
-    Z = np.random.default_rng(5).standard_normal((10, 2))
-    idx = SELECTIONS["saliency"](Z, 4, C)
-    sal = Z ** 2 / C.inv_diag()[:, None]
-    for t in range(2):
-        assert set(idx[:, t]) == set(np.argsort(-sal[:, t], kind="stable")[:4])
-
-
-def test_selection_errors():
-    p = _problem(40, 21)
-    C = make_curvature("exact", p)
-    with pytest.raises(ValueError, match=r"'exact' selection .* n <= 20 only; got n=21"):
-        Projection("exact")(np.ones((21, 1)), 3, C)
-    with pytest.raises(ValueError, match="The 'selection' parameter of Projection must be one of"):
-        Projection("optimal")
-    with pytest.raises(ValueError, match="'saliency' selection needs a curvature"):
-        Projection("saliency")(np.ones((21, 1)), 3)
 
 
 def test_newton_ls_data_space_form():

@@ -250,11 +250,11 @@ def test_greedy_nm_optimal_when_separable(engine, nm):
 
     * Diagonal Ĥ⁻¹: the loss is a sum of per-coordinate saliencies and never
       changes as others are removed, so greedy prunes the N smallest of each
-      group (and so does :func:`sparserec.pruning.nm_mask` on w²/[Ĥ⁻¹]_qq).
+      group (and so does :func:`sparserec.projection.nm_mask` on w²/[Ĥ⁻¹]_qq).
     * Ĥ⁻¹ block-diagonal by group and N = 1: groups are decoupled and the
       first removal in a group is the exact best single removal (OBS).
     """
-    from sparserec.pruning import nm_mask
+    from sparserec.projection import nm_mask
 
     N, M = nm
     rng = np.random.default_rng(9)

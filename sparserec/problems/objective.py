@@ -10,15 +10,18 @@ Shipped objectives: :class:`LogisticRegression` (sparse logistic regression)
 and :class:`Quadratic` (``½xᵀHx − bᵀx``, the Gram form). :class:`GramProblem`
 is the Gram-form problem ``(H, b, k)`` of a layer (``H = XᵀX``, ``b = Xᵀy``).
 
-The I-OBS solver (``solvers.get("iobs")``) accepts an ObjectiveProblem and
-uses the (damped) Hessian at the current point as its curvature.
+The I-OBS solvers (``solvers.get("iobs")``, ``"topk_iobs"``) and the one-shot
+pruners accept an ObjectiveProblem; with ``curvature="exact"`` they use the
+(damped) Hessian at the current point.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, log_expit
 
-from ._validation import as_real_array, check_int, check_real
+from .._validation import as_real_array, check_int, check_real
+from .base import SparseProblem
+from .sparsity import Sparsity
 
 __all__ = ["Objective", "LogisticRegression", "Quadratic", "ObjectiveProblem", "GramProblem"]
 
@@ -161,6 +164,23 @@ class LogisticRegression(Objective):
         t = self.s * (self.X @ x)
         return -(self.X.T @ (self.s * expit(-t))) / self.N + self.l2 * x
 
+    def sample_gradients(self, x):
+        r"""Per-sample gradients of the logistic loss (the rows of the empirical Fisher).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n,)
+            Point of evaluation.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            Row ``i`` is :math:`\nabla_\theta \log(1 + e^{-t_i}) = -s_i\sigma(-t_i)x_i`
+            (the ridge term is not included: it carries no sample information).
+        """
+        t = self.s * (self.X @ x)
+        return -(self.s * expit(-t))[:, None] * self.X
+
     def hessian(self, x):
         t = self.X @ x
         w = expit(t) * expit(-t) / self.N
@@ -221,7 +241,7 @@ class Quadratic(Objective):
         return self.H @ v
 
 
-class ObjectiveProblem:
+class ObjectiveProblem(SparseProblem):
     """Sparse minimisation (at most k nonzeros) of a smooth :class:`Objective`, one signal.
 
     Parameters
@@ -243,6 +263,8 @@ class ObjectiveProblem:
 
     multi = False
     n_signals = 1
+    #: the history's ``residual_norm`` is ``‖∇f(x)‖`` here
+    residual_name = "gradient norm"
 
     def __init__(self, objective, k, *, x_true=None):
         if not isinstance(objective, Objective):
@@ -259,26 +281,24 @@ class ObjectiveProblem:
                                  f"({self.n},); got {x_true.shape}.")
         self.x_true = x_true
         self.dtype = np.dtype(np.float64)
+        self.sparsity = Sparsity.per_column(self.k, self.n, 1)
 
-    @property
-    def X_true(self):
-        """Ground truth as an ``(n, 1)`` block, or None."""
-        return None if self.x_true is None else self.x_true[:, None]
+    # ------------------------------------------------------ loop protocol
+    def init_state(self, X0):
+        X0 = np.asarray(X0, dtype=np.float64)
+        return {"X": X0, "G": self.objective.gradient(X0[:, 0])[:, None]}
 
-    def unblock(self, X):
-        """Return the single column of ``X`` (n, 1) as a vector.
+    def measure(self, state):
+        x = state["X"][:, 0]
+        g = self.objective.gradient(x)
+        state["G"] = g[:, None]
+        return np.array([self.objective.value(x)]), np.array([float(np.linalg.norm(g))])
 
-        Parameters
-        ----------
-        X : ndarray of shape (n, 1)
-            A one-column block.
+    def refresh(self, state, cols=None):
+        state["G"] = self.objective.gradient(state["X"][:, 0])[:, None]
 
-        Returns
-        -------
-        ndarray of shape (n,)
-            ``X[:, 0]``.
-        """
-        return X[:, 0]
+    def gradient_at(self, state):
+        return state["G"]
 
     def __repr__(self):
         return f"ObjectiveProblem({type(self.objective).__name__}, n={self.n}, k={self.k})"

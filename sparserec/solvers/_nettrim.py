@@ -1,4 +1,4 @@
-r"""Net-Trim: layer-wise pruning by convex programs (ADMM and cvxpy).
+r"""Net-Trim's convex programs: their data, the reference ADMM, and the cvxpy program.
 
 For one layer with inputs ``X̃`` (samples × n, ones column last when the bias
 is folded), targets ``Y = ReLU(X̃W)`` and active set ``Ω = {Y > 1e-6}``:
@@ -31,6 +31,9 @@ References
 """
 from __future__ import annotations
 
+import hashlib
+
+import cvxpy as cp
 import numpy as np
 import scipy.linalg as sla
 
@@ -56,6 +59,9 @@ class NetTrimData:
         Upper bounds on Ωᶜ.
     epsilon : float
         Absolute tolerance of the Ω constraint.
+    e0 : float, default=0.0
+        Cascade only: ``‖(X̂W − Y)_Ω‖_F``, the fit of the dense weights on the
+        pruned inputs (``ε = √γ·e0``); 0 in the parallel version.
 
     Attributes
     ----------
@@ -67,10 +73,18 @@ class NetTrimData:
         Upper bounds on Ωᶜ (ignored on Ω).
     epsilon : float
         Absolute tolerance of the Ω constraint.
+    e0 : float
+        The cascade's reference fit (0 when ``ε`` is relative to ``‖Y‖``).
     """
 
-    def __init__(self, X, Y, omega, V, epsilon):
+    def __init__(self, X, Y, omega, V, epsilon, e0=0.0):
         self.X, self.Y, self.omega, self.V, self.epsilon = X, Y, omega, V, float(epsilon)
+        self.e0 = float(e0)
+
+    @property
+    def gamma_driven(self):
+        """Whether ``ε = √γ·e0`` (the cascade with pruned inputs) rather than relative."""
+        return self.e0 > 0
 
 
 def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
@@ -87,8 +101,9 @@ def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
         Cascade version (``X`` holds the pruned network's inputs and
         ``problem.target`` the dense network's outputs): ``V = X̃W`` on Ωᶜ and
         :math:`\epsilon^2 = \gamma\|(\tilde XW - Y)_\Omega\|_F^2`, so the
-        dense ``W`` stays feasible. When that is zero (unpruned inputs, the
-        first layer) the relative ``epsilon`` is used, as in the reference.
+        dense ``W`` stays feasible; ``epsilon`` is then not used. When that
+        fit is zero (unpruned inputs, the first layer) the relative
+        ``epsilon`` is used, as in the reference.
     gamma : float, default=1.1
         Cascade slack ``γ``.
 
@@ -105,14 +120,15 @@ def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
     omega = (Y > OMEGA_THRESHOLD) if relu else None
     eps = epsilon * float(np.linalg.norm(Y))
     V = None
+    e0 = 0.0
     if cascade:
         pre = X @ problem.W  # X̂W, offset removed
         diff = pre - Yt
         if relu:
             diff = np.where(omega, diff, 0.0)
-        e = np.sqrt(gamma) * float(np.linalg.norm(diff))
-        if e > 0:
-            eps = e
+        e0 = float(np.linalg.norm(diff))
+        if e0 > 0:
+            eps = np.sqrt(gamma) * e0
         if relu:
             V = np.where(omega, 0.0, pre)
     elif relu:
@@ -120,7 +136,7 @@ def nettrim_data(problem, epsilon, *, cascade=False, gamma=1.1):
     if relu:
         Yt = np.where(omega, Yt, 0.0)
         V = np.where(omega, 0.0, V)
-    return NetTrimData(X, Yt, omega, V, eps)
+    return NetTrimData(X, Yt, omega, V, eps, e0)
 
 
 def constraint_violation(data, U):
@@ -268,8 +284,6 @@ _CVX_CACHE_MAX = 8
 
 
 def _digest(*arrays):
-    import hashlib
-
     h = hashlib.sha1()
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -309,8 +323,6 @@ def build_cvxpy(X, Y, omega, V):
     memory at layer sizes (45–75 GiB at 1000 samples × 300 inputs × 100
     outputs).
     """
-    import cvxpy as cp
-
     relu = omega is not None
     key = _digest(X, Y, *( (omega, V) if relu else ()))
     if key in _CVX_CACHE:

@@ -14,14 +14,54 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, aslinearoperator
+from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 
-from ._validation import as_real_array, check_int, check_real
+from .._validation import as_real_array, check_int, check_real
+from .base import SparseProblem, colnorm
+from .sparsity import Sparsity
 
-__all__ = ["Problem", "restricted_lstsq"]
+__all__ = ["Problem", "restricted_lstsq", "check_k"]
 
 
-class Problem:
+def check_k(k, n, T, owner="Problem"):
+    """Validate a target sparsity: an int in ``[1, n]`` or one such int per column.
+
+    Parameters
+    ----------
+    k : int or array_like of int of shape (T,)
+        The value to check.
+    n : int
+        Unknowns per column.
+    T : int
+        Columns.
+    owner : str, default="Problem"
+        Name used in error messages.
+
+    Returns
+    -------
+    int or ndarray of int64 of shape (T,)
+        ``k`` as an int, or as an int64 array when given per column.
+
+    Raises
+    ------
+    ValueError, TypeError
+        When ``k`` is out of range, of the wrong shape, or not integral.
+    """
+    expected = f"an int in [1, n_features={n}], or one such int per column (shape ({T},))"
+    if isinstance(k, (list, tuple, np.ndarray)):
+        arr = np.asarray(k)
+        if arr.dtype.kind not in "iu" or arr.shape != (T,):
+            raise ValueError(f"The 'k' parameter of {owner} must be {expected}; got "
+                             f"{'an array of shape ' + str(arr.shape) if arr.dtype.kind in 'iu' else repr(k)}.")
+        if arr.size and (arr.min() < 1 or arr.max() > n):
+            bad = arr[(arr < 1) | (arr > n)][0]
+            raise ValueError(f"The 'k' parameter of {owner} must be {expected}; got {int(bad)} "
+                             "in one column.")
+        return arr.astype(np.int64)
+    return check_int(k, "k", owner, low=1, high=n, expected=expected)
+
+
+class Problem(SparseProblem):
     """Least-squares k-sparse recovery problem ``min ½‖Ax − y‖²``, ``‖x‖₀ ≤ k``.
 
     Parameters
@@ -32,8 +72,9 @@ class Problem:
         ``rmatvec`` (``matmat``/``rmatmat`` are used when present).
     y : ndarray of shape (m,) or (m, T)
         Measurements: one signal, or ``T`` signals measured by the same ``A``.
-    k : int
-        Target sparsity, ``1 <= k <= n``.
+    k : int or ndarray of int of shape (T,)
+        Target sparsity, ``1 <= k <= n``; one value per column of ``y`` to
+        solve signals of different sparsities in one block.
     x_true : ndarray of shape (n,) or (n, T), optional
         Ground truth, used only by metrics (never by solvers).
     noise_std : float, default=0.0
@@ -93,13 +134,13 @@ class Problem:
             raise ValueError(f"The 'y' argument of Problem must have {m} rows to match "
                              f"'A' of shape ({m}, {n}); got shape {y.shape}.")
         self.m, self.n = int(m), int(n)
-        self.k = check_int(k, "k", owner, low=1, high=self.n,
-                           expected=f"an int in [1, n_features={self.n}]")
         self.noise_std = check_real(noise_std, "noise_std", owner, low=0.0)
         self.y = y
         self.Y = y if y.ndim == 2 else y[:, None]
         self.n_signals = self.Y.shape[1]
         self.multi = y.ndim == 2
+        self.k = check_k(k, self.n, self.n_signals, owner)
+        self.sparsity = Sparsity.per_column(self.k, self.n, self.n_signals)
         self.dtype = np.dtype(np.float32) if (a_dtype == np.float32 and y.dtype == np.float32) \
             else np.dtype(np.float64)
         if x_true is not None:
@@ -117,35 +158,13 @@ class Problem:
         """``(m, n)``, the shape of ``A``."""
         return (self.m, self.n)
 
-    @property
-    def X_true(self):
-        """Ground truth as an ``(n, T)`` block, or None."""
-        if self.x_true is None:
-            return None
-        return self.x_true if self.x_true.ndim == 2 else self.x_true[:, None]
-
-    def unblock(self, X):
-        """Return ``X`` (n, T) in the caller's layout: a vector for single-RHS.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n, T)
-            A block with one column per signal.
-
-        Returns
-        -------
-        ndarray of shape (n,) or (n, T)
-            ``X[:, 0]`` when ``y`` was a vector, else ``X`` itself.
-        """
-        return X if self.multi else X[:, 0]
-
     def with_k(self, k):
         """Return a copy of this problem with another target sparsity (data shared).
 
         Parameters
         ----------
-        k : int
-            New target sparsity, ``1 <= k <= n``.
+        k : int or ndarray of int of shape (T,)
+            New target sparsity, ``1 <= k <= n`` (one per column, or one for all).
 
         Returns
         -------
@@ -154,8 +173,33 @@ class Problem:
         """
         new = object.__new__(Problem)
         new.__dict__.update(self.__dict__)
-        new.k = check_int(k, "k", "Problem", low=1, high=self.n,
-                          expected=f"an int in [1, n_features={self.n}]")
+        new.k = check_k(k, self.n, self.n_signals)
+        new.sparsity = Sparsity.per_column(new.k, self.n, self.n_signals)
+        return new
+
+    def take(self, cols):
+        """The sub-problem of columns ``cols`` of ``y`` (``A`` shared, multi-RHS layout kept).
+
+        Parameters
+        ----------
+        cols : array_like of int
+            Column indices.
+
+        Returns
+        -------
+        Problem
+            A shallow copy restricted to those columns.
+        """
+        cols = np.asarray(cols, dtype=np.intp)
+        new = object.__new__(Problem)
+        new.__dict__.update(self.__dict__)
+        new.Y = self.Y[:, cols]
+        new.y = new.Y
+        new.multi = True
+        new.n_signals = cols.size
+        new.k = self.sparsity.k[cols]
+        new.sparsity = self.sparsity.take(cols)
+        new.x_true = None if self.x_true is None else self.X_true[:, cols]
         return new
 
     # -------------------------------------------------------------- operators
@@ -296,7 +340,6 @@ class Problem:
                                                      driver="evx")[0],
                                         0.0)))
             else:
-                from scipy.sparse.linalg import eigsh
                 gram = LinearOperator((self.n, self.n), dtype=np.float64,
                                       matvec=lambda v: self.rmatvec(self.matvec(
                                           v.reshape(-1, 1).astype(self.dtype)))[:, 0])
@@ -358,9 +401,32 @@ class Problem:
         """
         return -self.rmatvec(self.residual(X))
 
+    # ------------------------------------------------------ loop protocol
+    def init_state(self, X0):
+        Y = self.Y.astype(self.dtype, copy=False)
+        R = Y - self.matvec(X0) if np.any(X0) else Y.copy()
+        return {"X": X0, "Y": Y, "R": R}
+
+    def measure(self, state):
+        res = colnorm(state["R"])
+        return 0.5 * res * res, res
+
+    def reference_norm(self, state):
+        return colnorm(state["Y"])
+
+    def refresh(self, state, cols=None):
+        if cols is None:
+            state["R"] = state["Y"] - self.matvec_sparse(state["X"])
+        else:
+            state["R"][:, cols] = state["Y"][:, cols] - self.matvec(state["X"][:, cols])
+
+    def gradient_at(self, state):
+        return -self.rmatvec(state["R"])
+
     def __repr__(self):
         kind = "LinearOperator" if self.is_operator else "ndarray"
-        return (f"Problem(A={kind}{self.shape}, n_signals={self.n_signals}, k={self.k}, "
+        return (f"Problem(A={kind}{self.shape}, n_signals={self.n_signals}, "
+                f"{self.sparsity.describe()}, "
                 f"noise_std={self.noise_std:g}, x_true={'yes' if self.x_true is not None else 'no'})")
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sparserec import solvers
-from sparserec.pruning import LayerProblem
-from sparserec.pruning import nettrim as nt
+from sparserec.problems import LayerProblem
+from sparserec.solvers import _nettrim as nt
 
 
 @pytest.fixture(autouse=True, scope="module")

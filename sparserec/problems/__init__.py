@@ -1,0 +1,24 @@
+"""Problem types: what a solver is asked to solve.
+
+Three problem types share one protocol with the solver loop
+(:class:`~.base.SparseProblem`) and one sparsity vocabulary
+(:class:`~.sparsity.Sparsity`):
+
+* :class:`Problem` — least squares ``min ½‖Ax − y‖²`` with dense, sparse or
+  matrix-free ``A`` and one or many right-hand sides (a k per column);
+* :class:`ObjectiveProblem` — a smooth :class:`Objective` (sparse logistic
+  regression, a quadratic in Gram form);
+* :class:`LayerProblem` — one trained layer's reconstruction loss, its
+  Gram matrix ``2X̃ᵀX̃/N`` shared by every output.
+"""
+from .base import SparseProblem
+from .layer import ACTIVATIONS, GramAccumulator, LayerProblem, layer_gram
+from .least_squares import Problem, check_k, restricted_lstsq
+from .objective import (GramProblem, LogisticRegression, Objective, ObjectiveProblem,
+                        Quadratic)
+from .sparsity import ALLOCATIONS, Sparsity, n_pruned, parse_sparsity
+
+__all__ = ["SparseProblem", "Problem", "restricted_lstsq", "check_k", "Objective",
+           "LogisticRegression", "Quadratic", "ObjectiveProblem", "GramProblem",
+           "LayerProblem", "GramAccumulator", "layer_gram", "ACTIVATIONS", "Sparsity",
+           "parse_sparsity", "n_pruned", "ALLOCATIONS"]
