@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ from sparserec.harness import (TIMING_COLUMNS, SolverSpec, Sweep, coords_key, di
                                fit_logistic, fit_transitions, load_results, matrix_seed,
                                recovery_problems, run_sweep, store, trial_seed)
 from sparserec.experiments import phase_transition
+from sparserec.harness import plotting
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ["solver", "delta", "rho", "trial", "rel_error", "success", "n", "m", "k", "n_iter",
@@ -309,3 +311,20 @@ def test_dask_joins_an_existing_scheduler(tmp_path):
         got = run_sweep(sweep, tmp_path / "joined", backend="dask",
                         scheduler=cluster.scheduler_address, quiet=True)
     pd.testing.assert_frame_equal(untimed(got), untimed(ref))
+
+
+# ----------------------------------------------------------------------------- plotting
+def test_style_is_undone_but_keeps_the_interactive_mode():
+    # A notebook's inline backend loads with the first figure, often inside style(), and
+    # turns interactive mode on; the style itself sets no interactive mode, so that change
+    # must survive the context (later cells then show their figures) while the style's own
+    # parameters are undone.
+    before, spines = matplotlib.is_interactive(), matplotlib.rcParams["axes.spines.top"]
+    try:
+        with plotting.style():
+            assert matplotlib.rcParams["axes.spines.top"] is False
+            matplotlib.interactive(not before)
+        assert matplotlib.rcParams["axes.spines.top"] == spines
+        assert matplotlib.is_interactive() is (not before)
+    finally:
+        matplotlib.interactive(before)

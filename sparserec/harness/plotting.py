@@ -15,6 +15,7 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -32,8 +33,19 @@ STYLE = str(Path(__file__).with_name("sparserec.mplstyle"))
 @contextmanager
 def style():
     """Context manager applying the sparserec matplotlib style."""
-    with plt.style.context(STYLE):
-        yield
+    interactive = None
+    try:
+        with plt.style.context(STYLE):
+            try:
+                yield
+            finally:
+                interactive = matplotlib.is_interactive()
+    finally:
+        if interactive is not None:
+            # The style sets no interactive mode, but leaving the context restores every
+            # rcParam; keep a change made inside it (a notebook's inline backend, loaded by
+            # the first figure, turns interactive mode on so later cells show their figures).
+            matplotlib.interactive(interactive)
 
 
 def slug(text):
