@@ -34,7 +34,7 @@ def bench_batched_iht(repeats=5, *, m=512, n=1024, rho=0.1, trials=64, seed=0):
     """Shared-matrix multi-RHS IHT vs a per-trial loop, seconds per trial."""
     from threadpoolctl import threadpool_limits
 
-    from experiments.harness import recovery_problems
+    from sparserec.harness import recovery_problems
     from sparserec import Problem, solvers
 
     if repeats < 5:

@@ -1,10 +1,9 @@
-"""Experiments: seeded, resumable sweeps and their figures.
+"""Shims for a clone: ``python -m experiments.<name>`` runs ``sparserec.experiments.<name>``.
 
-- :mod:`experiments.harness`: sweeps, seeding, batching, running (the API).
-- :mod:`experiments.store`: atomic Parquet store and metadata.
-- :mod:`experiments.backends`: serial, joblib and Dask execution.
-- :mod:`experiments.fitting`: logistic fits of phase transitions.
-- :mod:`experiments.plotting`: every figure, in one style (``sparserec.mplstyle``).
-- ``python -m experiments.phase_transition`` and ``python -m experiments.convergence``:
-  command-line experiments (``--help``).
+The experiment harness is :mod:`sparserec.harness` and the experiments
+themselves are :mod:`sparserec.experiments` (phase_transition, convergence,
+conditioning, prune_network). An installed sparserec has no ``experiments``
+package; it provides the console scripts ``sparserec-phase-transition``,
+``sparserec-convergence``, ``sparserec-conditioning`` and
+``sparserec-prune-network`` instead.
 """

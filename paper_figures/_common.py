@@ -15,9 +15,8 @@ Command line shared by the scripts::
     --plot-only    redraw the PNG from the stored CSV tables
     --seed INT     master seed of the SeedSequence tree (default 20240)
 
-The shared matplotlib style is the single ``*.mplstyle`` file of the
-experiment harness (searched for under ``experiments/``); when none exists,
-matplotlib's defaults are used.
+The shared matplotlib style is the harness's single style file
+(``sparserec.harness.plotting.STYLE``).
 """
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ import argparse
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -33,13 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
+import sparserec
+from sparserec import solvers
+from sparserec.harness.plotting import STYLE
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:  # so that `experiments` imports when run as a script
-    sys.path.insert(0, str(ROOT))
-
-import sparserec  # noqa: E402
-from sparserec import solvers  # noqa: E402
 
 log = logging.getLogger("paper_figures")
 
@@ -160,30 +157,18 @@ def run_traced(problem, solver_obj, x0=None):
 
 # -------------------------------------------------------------------- plotting
 def style_file():
-    """The harness's single style file (``experiments.plotting.STYLE``), or None."""
-    try:
-        from experiments.plotting import STYLE
-        if Path(STYLE).is_file():
-            return Path(STYLE)
-    except ImportError:
-        pass
-    found = sorted((ROOT / "experiments").rglob("*.mplstyle"))
-    return found[0] if found else None
+    """The harness's single style file (``sparserec.harness.plotting.STYLE``)."""
+    return Path(STYLE)
 
 
 @contextmanager
 def figure_style():
-    """Context in which figures use the shared style (matplotlib defaults otherwise)."""
+    """Context in which figures use the shared style (drawn into files: the Agg backend)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    path = style_file()
-    if path is None:
-        log.info("no shared *.mplstyle under experiments/: using matplotlib defaults")
+    with plt.style.context(str(style_file())):
         yield plt
-    else:
-        with plt.style.context(str(path)):
-            yield plt
 
 
 def mean_std_band(ax, x, mean, std, *, label, color=None, log=False):

@@ -1,6 +1,6 @@
 """Iterations and time to a relative error of 1e-6 against κ(A): thresholding vs I-OBS.
 
-Paper figure of the conditioning experiment (:mod:`experiments.conditioning`,
+Paper figure of the conditioning experiment (:mod:`sparserec.experiments.conditioning`,
 where the protocol is described in full): y = Ax* with
 A = ``conditioned(m, n, κ)``, κ ∈ {1, 10, 10², 10³, 10⁴}, m > n (256 × 128) and
 m < n (128 × 256), k* = 8 nonzeros, solvers at k = 16, 5 trials per cell,
@@ -20,7 +20,7 @@ redraws.
 Command (from the repository root; under a minute on 2 cores)::
 
     .venv/bin/python paper_figures/conditioning.py
-    .venv/bin/python paper_figures/conditioning.py --smoke --out /tmp/fig
+    .venv/bin/python paper_figures/conditioning.py --smoke --out results/fig_smoke
     .venv/bin/python paper_figures/conditioning.py --plot-only
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import _common as C
-from experiments import conditioning as E
+from sparserec.experiments import conditioning as E
 
 NAME = "conditioning"
 

@@ -22,7 +22,7 @@ distance) and ``iobs_fullstep_curves.csv``.
 Command (from the repository root; about 10 s on 2 idle cores)::
 
     .venv/bin/python paper_figures/iobs_fullstep.py
-    .venv/bin/python paper_figures/iobs_fullstep.py --smoke --out /tmp/fig
+    .venv/bin/python paper_figures/iobs_fullstep.py --smoke --out results/fig_smoke
     .venv/bin/python paper_figures/iobs_fullstep.py --plot-only   # redraw from the CSVs
 """
 from __future__ import annotations

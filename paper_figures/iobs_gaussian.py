@@ -10,7 +10,7 @@ mean ± std over 20 runs. Writes ``iobs_gaussian.png``, ``iobs_gaussian.csv``
 Command (from the repository root; about 10 s on 2 idle cores)::
 
     .venv/bin/python paper_figures/iobs_gaussian.py            # into paper_figures/
-    .venv/bin/python paper_figures/iobs_gaussian.py --smoke --out /tmp/fig
+    .venv/bin/python paper_figures/iobs_gaussian.py --smoke --out results/fig_smoke
     .venv/bin/python paper_figures/iobs_gaussian.py --plot-only   # redraw from the CSVs
 
 Protocol (as in the first author's simulation code, slinreg_topkwt.py):

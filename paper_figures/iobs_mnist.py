@@ -14,7 +14,7 @@ Command (from the repository root; about a minute on 2 idle cores)::
 
     .venv/bin/python paper_figures/iobs_mnist.py               # 5 images, into paper_figures/
     .venv/bin/python paper_figures/iobs_mnist.py --runs 20     # the paper's 20 runs
-    .venv/bin/python paper_figures/iobs_mnist.py --smoke --out /tmp/fig
+    .venv/bin/python paper_figures/iobs_mnist.py --smoke --out results/fig_smoke
     .venv/bin/python paper_figures/iobs_mnist.py --plot-only      # redraw from the CSVs
 
 Protocol (as in the first author's slinreg_mnist_topkwt.py):

@@ -4,7 +4,7 @@ Fitted 50 % success curves ρ₅₀(δ) of the thresholding, greedy, ℓ1 and I-
 Gaussian N(0, 1/m) matrices with ±1 signals (n = 200, 9 δ × 16 ρ, 20 fresh trials per
 cell, success = relative error ≤ 1e-3), with the theoretical Donoho–Tanner ℓ1 curve
 computed by ``sparserec.theory.donoho_tanner``. It runs on the experiment harness
-(``python -m experiments.phase_transition``), so its sweep is resumable; results are
+(:mod:`sparserec.experiments.phase_transition`), so its sweep is resumable; results are
 stored in ``results/phase_figure`` and this script copies the figure and the fitted
 50 % table into ``paper_figures/``.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from experiments import phase_transition  # noqa: E402
+from sparserec.experiments import phase_transition  # noqa: E402
 
 SOLVERS = ["iht:step=normalized,max_iter=300", "htp", "cosamp:max_iter=100",
            "subspace_pursuit", "omp", "basis_pursuit", "iobs:damping=0.01,max_iter=100"]

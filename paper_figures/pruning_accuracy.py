@@ -1,6 +1,6 @@
 """Test accuracy vs sparsity of LeNet-300-100 pruned layer-wise without retraining.
 
-Paper figure of :mod:`experiments.prune_network` (the protocol is described
+Paper figure of :mod:`sparserec.experiments.prune_network` (the protocol is described
 there): every pruner at 50/70/90/95 % sparsity per layer, parallel (dense
 calibration inputs, solid) and sequential (inputs of the pruned network,
 dashed), plus Net-Trim's ε-driven points (parallel and cascade) at the overall
@@ -13,7 +13,7 @@ CSV.
 Command (from the repository root; a few minutes on 2 cores)::
 
     .venv/bin/python paper_figures/pruning_accuracy.py
-    .venv/bin/python paper_figures/pruning_accuracy.py --smoke --out /tmp/fig
+    .venv/bin/python paper_figures/pruning_accuracy.py --smoke --out results/fig_smoke
     .venv/bin/python paper_figures/pruning_accuracy.py --plot-only
 """
 from __future__ import annotations
@@ -22,15 +22,15 @@ import shutil
 import sys
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 import _common as C
+from sparserec.experiments import prune_network as E
 
 NAME = "pruning_accuracy"
 
 
 def compute(args):
-    from experiments import prune_network as E
-    from threadpoolctl import threadpool_limits
-
     store = args.out / "prune_network_store" if args.smoke else C.ROOT / "results" / "prune_network"
     with C.Timer() as t, threadpool_limits(limits=1, user_api="blas"):
         E.run(str(store), smoke=args.smoke, seed=0)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments import convergence, phase_transition
+from sparserec.experiments import convergence, phase_transition
 
 ROOT = Path(__file__).resolve().parent.parent
-PT = "python -m experiments.phase_transition"
+PT = phase_transition.PROG
 
 
 def _closed_port():
@@ -146,24 +146,26 @@ def test_convergence_end_to_end(tmp_path):
 
 
 OTHER_BAD = [
-    ("experiments.conditioning", ["--kappas", "-1"], "condition numbers must be finite and >= 1"),
-    ("experiments.conditioning", ["--trials", "0"], "must be >= 1"),
-    ("experiments.conditioning", ["--damping", "0"], "must be > 0"),
-    ("experiments.convergence", ["--trials", "0"], "must be >= 1"),
-    ("experiments.convergence", ["--solver", "nope"], "Unknown solver 'nope'"),
-    ("experiments.prune_network", ["--nettrim-iter", "0"], "must be >= 1"),
-    ("experiments.prune_network", ["--bogus"], "unrecognized arguments: --bogus"),
+    ("conditioning", ["--kappas", "-1"], "condition numbers must be finite and >= 1"),
+    ("conditioning", ["--trials", "0"], "must be >= 1"),
+    ("conditioning", ["--damping", "0"], "must be > 0"),
+    ("convergence", ["--trials", "0"], "must be >= 1"),
+    ("convergence", ["--solver", "nope"], "Unknown solver 'nope'"),
+    ("prune_network", ["--nettrim-iter", "0"], "must be >= 1"),
+    ("prune_network", ["--bogus"], "unrecognized arguments: --bogus"),
 ]
 
 
-@pytest.mark.parametrize("module, argv, message", OTHER_BAD,
+@pytest.mark.parametrize("name, argv, message", OTHER_BAD,
                          ids=[f"{m} {' '.join(a)}" for m, a, _ in OTHER_BAD])
-def test_other_clis_bad_arguments_exit_2_with_one_line(module, argv, message, capsys):
+def test_other_clis_bad_arguments_exit_2_with_one_line(name, argv, message, capsys):
     import importlib
+    module = f"sparserec.experiments.{name}"
     main = importlib.import_module(module).main
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
+    # the program name is a command that runs from a clone and from an install alike
     assert len(lines) == 1 and lines[0].startswith(f"python -m {module}: error: ")
     assert message in lines[0]

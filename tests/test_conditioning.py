@@ -1,11 +1,11 @@
-"""The conditioning experiment (experiments/conditioning.py) on tiny sizes."""
+"""The conditioning experiment (sparserec/experiments/conditioning.py) on tiny sizes."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import conditioning as E
+from sparserec.experiments import conditioning as E
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import store
-from experiments.fitting import fit_logistic, fit_transitions
-from experiments.harness import (TIMING_COLUMNS, SolverSpec, Sweep, coords_key, dims,
-                                 load_results, matrix_seed, recovery_problems, run_sweep,
-                                 trial_seed)
+from sparserec.harness import (TIMING_COLUMNS, SolverSpec, Sweep, coords_key, dims,
+                               fit_logistic, fit_transitions, load_results, matrix_seed,
+                               recovery_problems, run_sweep, store, trial_seed)
+from sparserec.experiments import phase_transition
+from sparserec.harness import plotting
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ["solver", "delta", "rho", "trial", "rel_error", "success", "n", "m", "k", "n_iter",
@@ -177,7 +178,7 @@ def test_truncated_and_corrupt_cells_are_recomputed(tmp_path, caplog):
     flipped.write_bytes(bytes(raw))
     swapped.write_bytes(files[3].read_bytes())  # a valid file of another task
     untouched = files[4].stat().st_mtime_ns
-    with caplog.at_level(logging.WARNING, logger="experiments.harness"):
+    with caplog.at_level(logging.WARNING, logger="sparserec.harness"):
         again = run_sweep(sweep, tmp_path, backend="serial", quiet=True)
     warned = [r.getMessage() for r in caplog.records if "corrupt" in r.getMessage()]
     assert len(warned) == 3
@@ -233,7 +234,6 @@ KILL_ARGS = ["--solver", "iht", "--solver", "htp", "--n", "160", "--deltas", "0.
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
-    from experiments.phase_transition import main, make_sweep
     out = tmp_path / "killed"
     n_tasks = 2 * 3 * 5
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -256,15 +256,15 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     assert 4 <= n_done < n_tasks, "the sweep was not interrupted mid-way"
     assert not (out / "results.parquet").exists()
 
-    assert main(KILL_ARGS + ["--out", str(out)]) == 0
+    assert phase_transition.main(KILL_ARGS + ["--out", str(out)]) == 0
     resumed, _ = load_results(out)
     assert len(resumed) == n_tasks * 4
     assert not resumed.duplicated(["solver", "delta", "rho", "trial"]).any()
     assert len(list(cells.glob("*.parquet"))) == n_tasks
     specs = [SolverSpec.parse("iht"), SolverSpec.parse("htp")]
-    ref = run_sweep(make_sweep(specs, n=160, deltas=[0.3, 0.5, 0.7],
-                               rhos=[0.05, 0.1, 0.15, 0.2, 0.25], trials=4, seed=11),
-                    tmp_path / "ref", backend="serial", quiet=True)
+    sweep = phase_transition.make_sweep(specs, n=160, deltas=[0.3, 0.5, 0.7],
+                                        rhos=[0.05, 0.1, 0.15, 0.2, 0.25], trials=4, seed=11)
+    ref = run_sweep(sweep, tmp_path / "ref", backend="serial", quiet=True)
     pd.testing.assert_frame_equal(untimed(resumed), untimed(ref))
 
 
@@ -311,3 +311,20 @@ def test_dask_joins_an_existing_scheduler(tmp_path):
         got = run_sweep(sweep, tmp_path / "joined", backend="dask",
                         scheduler=cluster.scheduler_address, quiet=True)
     pd.testing.assert_frame_equal(untimed(got), untimed(ref))
+
+
+# ----------------------------------------------------------------------------- plotting
+def test_style_is_undone_but_keeps_the_interactive_mode():
+    # A notebook's inline backend loads with the first figure, often inside style(), and
+    # turns interactive mode on; the style itself sets no interactive mode, so that change
+    # must survive the context (later cells then show their figures) while the style's own
+    # parameters are undone.
+    before, spines = matplotlib.is_interactive(), matplotlib.rcParams["axes.spines.top"]
+    try:
+        with plotting.style():
+            assert matplotlib.rcParams["axes.spines.top"] is False
+            matplotlib.interactive(not before)
+        assert matplotlib.rcParams["axes.spines.top"] == spines
+        assert matplotlib.is_interactive() is (not before)
+    finally:
+        matplotlib.interactive(before)

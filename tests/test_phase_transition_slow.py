@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.fitting import fit_transitions
-from experiments.harness import Sweep, run_sweep
 from sparserec import solvers
+from sparserec.harness import Sweep, fit_transitions, run_sweep
 from sparserec.theory import donoho_tanner
 
 DELTAS = (0.2, 0.5, 0.8)

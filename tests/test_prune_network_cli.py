@@ -1,4 +1,4 @@
-"""``python -m experiments.prune_network`` runs on the harness store: resumable per task."""
+"""The prune_network experiment runs on the harness store: resumable per task."""
 from __future__ import annotations
 
 import io
@@ -6,8 +6,8 @@ import io
 import pandas as pd
 import pytest
 
-from experiments import prune_network as E
-from experiments import store
+from sparserec.experiments import prune_network as E
+from sparserec.harness import store
 
 TABLES = ("pruning_runs.csv", "pruning_layers.csv", "pruning_iterated.csv")
 TIMING = {"wall_s", "solve_s", "time_s", "wall_s_all_rounds"}

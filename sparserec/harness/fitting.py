@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
 from sparserec.theory import donoho_tanner
 
@@ -52,7 +53,6 @@ def fit_logistic(rho, success):
         return {**out, "status": "no_failures"}
     if not y.any():
         return {**out, "status": "no_successes"}
-    from sklearn.linear_model import LogisticRegression
     mu, sd = rho.mean(), rho.std()
     sd = sd if sd > 0 else 1.0
     z = ((rho - mu) / sd)[:, None]

@@ -1,4 +1,4 @@
-"""Command-line plumbing shared by the experiment scripts.
+"""Command-line plumbing shared by the experiments (:mod:`sparserec.experiments`).
 
 Bad arguments end the program with exit status 2 and exactly one line on
 stderr (``prog: error: ...``), never a traceback.
@@ -10,13 +10,17 @@ import importlib.util
 import logging
 import sys
 
+import matplotlib
 import numpy as np
 
+from sparserec.ensembles import make_problem
+
 from .backends import BACKENDS, BackendError, check_scheduler
-from .harness import MODES, SolverSpec
+from .cells import MODES
+from .specs import SolverSpec
 
 __all__ = ["ArgumentParser", "float_list", "add_run_options", "add_problem_options",
-           "resolve_solvers", "resolve_backend", "setup_logging"]
+           "resolve_solvers", "resolve_backend", "setup_logging", "headless_figures"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -154,7 +158,6 @@ def resolve_solvers(parser, texts):
     Each spec is instantiated and its parameter values validated on a tiny
     problem, so a bad name, parameter or value is reported before any work.
     """
-    from sparserec.ensembles import make_problem
     specs = []
     tiny = make_problem(8, 16, 2, seed=0)
     for text in texts:
@@ -204,3 +207,12 @@ def setup_logging(quiet):
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     for noisy in ("distributed", "asyncio", "numba", "matplotlib", "cvxpy"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def headless_figures():
+    """Draw figures into files only (matplotlib's Agg backend), even where a display exists.
+
+    Called by the experiments' ``main`` functions, never at import: a library
+    module does not choose the backend of a notebook or an application.
+    """
+    matplotlib.use("Agg")

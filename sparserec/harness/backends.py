@@ -12,14 +12,16 @@ determines its output (seeds included).
 - ``dask``: :class:`distributed.Client`. ``scheduler="local"`` (or None)
   starts a :class:`distributed.LocalCluster` of ``workers`` single-threaded
   worker processes bound to 127.0.0.1; ``scheduler="tcp://HOST:PORT"``
-  joins an existing cluster (its workers must be able to import
-  ``sparserec`` and ``experiments``).
+  joins an existing cluster (its workers must be able to import ``sparserec``,
+  and the module of any custom builder or runner).
 """
 from __future__ import annotations
 
 import os
 import socket
 from urllib.parse import urlparse
+
+from joblib import Parallel, delayed
 
 __all__ = ["BACKENDS", "BackendError", "execute", "check_scheduler", "default_workers"]
 
@@ -70,7 +72,6 @@ def _serial(fn, tasks):
 
 
 def _joblib(fn, tasks, workers):
-    from joblib import Parallel, delayed
     n_jobs = workers if workers else -1
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered",
                    batch_size=1)

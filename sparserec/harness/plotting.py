@@ -1,8 +1,12 @@
 """Figures of stored experiment results, in the one sparserec style.
 
 Every function here reads tables (results rows or fits); none computes a
-solve. Figures use ``experiments/sparserec.mplstyle`` (:func:`style`) and are
-written atomically as PNG by :func:`save`.
+solve. Figures use the package's ``sparserec.mplstyle`` (:data:`STYLE`,
+applied by :func:`style`) and are written atomically as PNG by :func:`save`.
+
+Importing this module does not choose a matplotlib backend (a notebook shows
+its figures inline); the command-line experiments select the file-only Agg
+backend in their ``main`` (:func:`sparserec.harness.cli.headless_figures`).
 """
 from __future__ import annotations
 
@@ -12,14 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from sparserec.theory import donoho_tanner
 
-from sparserec.theory import donoho_tanner  # noqa: E402
-
-from .store import atomic_write_bytes  # noqa: E402
+from .store import atomic_write_bytes
 
 __all__ = ["STYLE", "style", "save", "slug", "phase_heatmap", "transition_plot",
            "phase_figures", "convergence_figure"]
@@ -31,8 +33,19 @@ STYLE = str(Path(__file__).with_name("sparserec.mplstyle"))
 @contextmanager
 def style():
     """Context manager applying the sparserec matplotlib style."""
-    with plt.style.context(STYLE):
-        yield
+    interactive = None
+    try:
+        with plt.style.context(STYLE):
+            try:
+                yield
+            finally:
+                interactive = matplotlib.is_interactive()
+    finally:
+        if interactive is not None:
+            # The style sets no interactive mode, but leaving the context restores every
+            # rcParam; keep a change made inside it (a notebook's inline backend, loaded by
+            # the first figure, turns interactive mode on so later cells show their figures).
+            matplotlib.interactive(interactive)
 
 
 def slug(text):
@@ -72,7 +85,7 @@ def phase_heatmap(df, solver, fits=None, ax=None):
     solver : str
         Value of the ``solver`` column.
     fits : pandas.DataFrame, optional
-        Output of :func:`experiments.fitting.fit_transitions`; its 50 % points
+        Output of :func:`sparserec.harness.fitting.fit_transitions`; its 50 % points
         (with 10–90 % bars) are drawn on top.
     ax : matplotlib Axes, optional
 
@@ -113,7 +126,7 @@ def transition_plot(fits, ax=None, title=None):
     Parameters
     ----------
     fits : pandas.DataFrame
-        Output of :func:`experiments.fitting.fit_transitions`.
+        Output of :func:`sparserec.harness.fitting.fit_transitions`.
 
     Returns
     -------
@@ -182,7 +195,7 @@ def convergence_figure(df, title=None):
     Parameters
     ----------
     df : pandas.DataFrame
-        Rows of :func:`experiments.convergence.record_history` (list columns
+        Rows of :func:`sparserec.experiments.convergence.record_history` (list columns
         ``objective``, ``distance`` (relative), ``time``).
 
     Returns

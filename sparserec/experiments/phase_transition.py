@@ -1,0 +1,218 @@
+"""Empirical phase transitions: success probability over (δ = m/n, ρ = k/m).
+
+Run ``sparserec-phase-transition --help`` for the options (from a clone:
+``python -m experiments.phase_transition --help``). The command computes
+(resumably, on the chosen backend) a sweep of solvers × δ × ρ with
+``--trials`` trials per cell and writes into ``--out``:
+
+``results.parquet``
+    One row per (solver, parameters, cell, trial): ``solver, solver_name,
+    params, matrix, signal, noise, n, delta, rho, trial, mode, batch_size,
+    seed, seed_key, m, k, rel_error, success, n_iter, status, reason, error,
+    solve_time`` (plus ``kappa``/``r`` for those ensembles).
+``metadata.json``
+    Versions, git revision, master seed, grid, solvers, options.
+``fit50.csv``
+    Per solver × δ: the logistic 50 % point ``rho50`` with the 90 %/10 %
+    points and their width (ALGORITHMS.md §2.4), and the Donoho–Tanner ℓ1
+    ρ at that δ.
+``heatmap_<solver>.png``, ``transitions.png``
+    A success-probability heat map per solver, and the fitted 50 % curves of
+    every solver; the theoretical Donoho–Tanner ℓ1 curve is drawn on each.
+
+Presets: ``default`` is a quick but meaningful diagram (n = 200, δ and ρ on
+a coarse grid, 10 trials, fresh matrices; about a minute on 2 cores);
+``paper`` is n = 1000, δ = 0.05…0.95, ρ = 0.025…0.9, 50 trials (an overnight
+run on a workstation, or use Dask). Explicit options override the preset.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sparserec import solvers as _solvers
+from sparserec.ensembles import MATRICES, SIGNALS
+
+from sparserec.harness import Sweep, fit_transitions, load_results, run_sweep, store
+from sparserec.harness.cli import (ArgumentParser, add_problem_options, add_run_options,
+                                   float_list, headless_figures, resolve_backend,
+                                   resolve_solvers, setup_logging)
+from sparserec.harness.plotting import phase_figures
+
+__all__ = ["PRESETS", "build_parser", "make_sweep", "analyze", "main"]
+
+#: Program name in ``--help`` and error lines (runs from a clone and from an install).
+PROG = "python -m sparserec.experiments.phase_transition"
+
+_SOLVERS = ["iht:step=normalized,max_iter=300", "htp", "cosamp:max_iter=100", "subspace_pursuit", "omp",
+            "basis_pursuit"]
+
+#: Preset grids. ``solvers`` lists candidates; those not registered at run time are skipped.
+PRESETS = {
+    "default": {"n": 200, "deltas": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                "rhos": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8],
+                "trials": 10, "solvers": _SOLVERS, "out": "results/phase_transition"},
+    "paper": {"n": 1000, "deltas": [round(0.05 * i, 2) for i in range(1, 20)],
+              "rhos": [round(0.025 * i, 3) for i in range(1, 37)],
+              "trials": 50, "solvers": _SOLVERS, "out": "results/phase_transition_paper"},
+}
+
+
+def build_parser():
+    """The command-line parser (every option is documented in ``--help``)."""
+    p = ArgumentParser(
+        prog=PROG,
+        description="Empirical phase transitions of sparse-recovery solvers over "
+                    "δ = m/n and ρ = k/m, with the Donoho–Tanner ℓ1 curve for reference. "
+                    "Resumable: rerun the same command after an interruption.",
+        epilog="Example: %(prog)s --solver iht "
+               "--solver 'iobs:selection=saliency' --n 400 --deltas 0.1:0.9:0.1 "
+               "--rhos 0.05,0.1,0.2,0.3 --trials 20 --out results/pt")
+    g = p.add_argument_group("sweep")
+    g.add_argument("--preset", choices=list(PRESETS), default="default",
+                   help="default: n=200, 9 δ × 12 ρ, 10 trials (~1 min on 2 cores); "
+                        "paper: n=1000, δ=0.05..0.95, ρ=0.025..0.9, 50 trials (overnight "
+                        "or Dask). Other options override the preset's values")
+    g.add_argument("--solver", action="append", default=None, metavar="SPEC",
+                   help="solver to run, repeatable; 'name' or 'name:key=value,key=value' "
+                        "with Python-literal values, e.g. --solver iht --solver "
+                        "'iobs:selection=saliency'. Default: the preset's list "
+                        "(" + ", ".join(_SOLVERS) + ", those registered)")
+    g.add_argument("--n", type=int, default=None,
+                   help="signal length n (default: the preset's, 200 or 1000)")
+    g.add_argument("--deltas", type=float_list, default=None, metavar="LIST",
+                   help="δ = m/n values in (0, 1], '0.1,0.2,0.5' or 'start:stop:step' "
+                        "(m = ceil(δn))")
+    g.add_argument("--rhos", type=float_list, default=None, metavar="LIST",
+                   help="ρ = k/m values in (0, 1] (k = max(1, round(ρm)))")
+    g.add_argument("--trials", type=int, default=None,
+                   help="trials per cell, >= 1 (default: the preset's, 10 or 50)")
+    add_problem_options(p, MATRICES, SIGNALS, "rademacher")
+    add_run_options(p)
+    return p
+
+
+def _check_args(parser, args):
+    preset = PRESETS[args.preset]
+    n = preset["n"] if args.n is None else args.n
+    if n < 1:
+        parser.error(f"argument --n: must be >= 1; got {n}")
+    deltas = preset["deltas"] if args.deltas is None else args.deltas
+    rhos = preset["rhos"] if args.rhos is None else args.rhos
+    for name, vals, sym in (("--deltas", deltas, "δ"), ("--rhos", rhos, "ρ")):
+        bad = [v for v in vals if not 0 < v <= 1]
+        if bad:
+            parser.error(f"argument {name}: every {sym} must be in (0, 1]; got {bad[0]:g}")
+    trials = preset["trials"] if args.trials is None else args.trials
+    if trials < 1:
+        parser.error(f"argument --trials: must be >= 1; got {trials}")
+    if args.corr is not None and not -1 < args.corr < 1:
+        parser.error(f"argument --corr: must be in (-1, 1); got {args.corr:g}")
+    return n, sorted(set(deltas)), sorted(set(rhos)), trials
+
+
+def make_sweep(solvers, *, n, deltas, rhos, trials, seed=0, matrix="gaussian",
+               signal="rademacher", noise=0.0, threshold=1e-3, mode="fresh", kappa=None,
+               corr=None, preset=None):
+    """The phase-transition sweep (a :class:`~sparserec.harness.Sweep`).
+
+    Cells are ``{matrix, [kappa | r], signal, noise, n, delta, rho}`` in that
+    order (δ outer, ρ inner).
+    """
+    grid = {"matrix": [matrix]}
+    if matrix == "conditioned":
+        grid["kappa"] = [10.0 if kappa is None else kappa]
+    if matrix == "correlated":
+        grid["r"] = [0.5 if corr is None else corr]
+    grid.update({"signal": [signal], "noise": [noise], "n": [n], "delta": list(deltas),
+                 "rho": list(rhos)})
+    return Sweep(solvers, grid, trials=trials, seed=seed, mode=mode, threshold=threshold,
+                 name="phase_transition", metadata={"preset": preset})
+
+
+def analyze(out, quiet=False):
+    """Read ``out/results.parquet``; write ``fit50.csv`` and the figures.
+
+    Returns
+    -------
+    dict
+        ``results``, ``fits`` (DataFrames), ``figures`` (paths), ``metadata``.
+    """
+    out = Path(out)
+    df, meta = load_results(out)
+    fits = fit_transitions(df)
+    store.atomic_write_bytes(out / "fit50.csv", fits.to_csv(index=False).encode())
+    figs = phase_figures(df, fits, out)
+    return {"results": df, "fits": fits, "figures": figs, "metadata": meta}
+
+
+def _summary(res, out, elapsed):
+    df, fits = res["results"], res["fits"]
+    n_err = int((df["status"] == "error").sum())
+    lines = [f"Phase transition: {df['solver'].nunique()} solver(s), "
+             f"{df.groupby(['delta', 'rho']).ngroups} cells, {df['trial'].nunique()} trials/cell, "
+             f"{len(df)} rows ({n_err} error rows) in {elapsed:.1f} s."]
+    piv = fits.pivot_table(index="solver", columns="delta", values="rho50", sort=False)
+    dt = fits.groupby("delta")["dt_rho"].first()
+    with np.printoptions(precision=2):
+        head = "solver".ljust(24) + " ".join(f"{d:>5.2f}" for d in piv.columns)
+        lines += ["Fitted 50% ρ per δ (nan: no transition inside the ρ grid):", head]
+        for solver, row in piv.iterrows():
+            lines.append(str(solver)[:24].ljust(24)
+                         + " ".join(f"{v:>5.2f}" for v in row.to_numpy(float)))
+        lines.append("Donoho–Tanner ℓ1".ljust(24)
+                     + " ".join(f"{dt[d]:>5.2f}" for d in piv.columns))
+    lines.append(f"Outputs in {out.resolve()}:")
+    lines.append(f"  {out / store.RESULTS}  (tidy rows), {out / store.METADATA}, "
+                 f"{out / 'fit50.csv'}")
+    lines += [f"  {p}" for p in res["figures"]]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Entry point of ``sparserec-phase-transition`` and of its ``python -m`` commands."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    headless_figures()
+    n, deltas, rhos, trials = _check_args(parser, args)
+    setup_logging(args.quiet)
+    out = Path(args.out or PRESETS[args.preset]["out"])
+    t0 = time.perf_counter()
+    if args.plot_only:
+        if not (out / store.RESULTS).exists():
+            parser.error(f"argument --plot-only: no {store.RESULTS} in {out}; run the "
+                         "sweep first")
+        res = analyze(out)
+        if not args.quiet:
+            print(_summary(res, out, time.perf_counter() - t0))
+        return 0
+    if args.solver:
+        specs = resolve_solvers(parser, args.solver)
+    else:
+        names = set(_solvers.available())
+        specs = resolve_solvers(parser, [s for s in PRESETS[args.preset]["solvers"]
+                                         if s.split(":")[0] in names])
+        if not specs:
+            parser.error("argument --solver: none of the preset's solvers is registered")
+    backend, workers, scheduler = resolve_backend(parser, args)
+    sweep = make_sweep(specs, n=n, deltas=deltas, rhos=rhos, trials=trials, seed=args.seed,
+                       matrix=args.matrix, signal=args.signal, noise=args.noise,
+                       threshold=args.threshold, mode=args.batch, kappa=args.kappa,
+                       corr=args.corr, preset=args.preset)
+    try:
+        run_sweep(sweep, out, backend=backend, workers=workers, scheduler=scheduler,
+                  resume=args.resume, quiet=args.quiet)
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted; rerun the same command to resume "
+                         f"(finished cells are in {out / store.CELLS})\n")
+    res = analyze(out)
+    if not args.quiet:
+        print(_summary(res, out, time.perf_counter() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

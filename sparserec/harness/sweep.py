@@ -1,0 +1,228 @@
+"""Sweeps: a grid of cells × solvers, run (or resumed) on any backend and stored.
+
+A :class:`Sweep` lists its work as tasks (:class:`~sparserec.harness.tasks.Task`);
+:func:`run_sweep` computes the tasks that are not stored yet, writes each one
+atomically as soon as it finishes (:mod:`sparserec.harness.store`), and at
+the end consolidates ``results.parquet`` and ``metadata.json``;
+:func:`load_results` reads them back (what plot commands use).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import store
+from .backends import execute
+from .cells import MODES, recovery_problems
+from .metadata import sweep_metadata
+from .specs import SolverSpec
+from .tasks import Task, _importable, run_task, solve_and_score
+
+__all__ = ["Sweep", "run_sweep", "load_results"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sweep:
+    """A grid of cells × solvers with ``trials`` seeded trials per cell.
+
+    Parameters
+    ----------
+    solvers : list of str or SolverSpec
+        ``"iht"``, ``"iobs:selection=saliency"``, ... (duplicates are dropped).
+    grid : dict of str to list, or list of dict
+        Cell coordinates: a dict gives the Cartesian product of its value
+        lists (first key outermost); a list gives the cells explicitly.
+    trials : int, default=10
+        Trials per cell (trial indices ``0..trials-1``).
+    seed : int, default=0
+        Master seed (a non-negative int).
+    mode : {"fresh", "shared"}, default="fresh"
+        Fresh matrix per trial, or one matrix per cell with batched trials.
+    threshold : float, default=1e-3
+        Success criterion: ``rel_error <= threshold``.
+    name : str, default="sweep"
+        Experiment name (metadata only).
+    builder, runner : callable
+        See :mod:`sparserec.harness` (defaults: :func:`recovery_problems`,
+        :func:`solve_and_score`).
+    trials_per_task : int or None, default=None
+        Split each cell's trials into blocks of this size (more parallelism
+        for few cells); None keeps a cell's trials together. Part of the
+        task key.
+    blas_threads : int, default=1
+        BLAS threads inside a task.
+    metadata : dict, optional
+        Extra entries for ``metadata.json``.
+    """
+
+    solvers: list
+    grid: object
+    trials: int = 10
+    seed: int = 0
+    mode: str = "fresh"
+    threshold: float = 1e-3
+    name: str = "sweep"
+    builder: Callable = recovery_problems
+    runner: Callable = solve_and_score
+    trials_per_task: int | None = None
+    blas_threads: int = 1
+    metadata: dict | None = None
+
+    def __post_init__(self):
+        specs = []
+        for s in self.solvers:
+            spec = SolverSpec.parse(s)
+            if spec not in specs:
+                specs.append(spec)
+        self.solvers = specs
+        if not specs:
+            raise ValueError("The 'solvers' argument of Sweep must name at least one solver.")
+        if not isinstance(self.trials, (int, np.integer)) or isinstance(self.trials, bool) \
+                or self.trials < 1:
+            raise ValueError(f"The 'trials' argument of Sweep must be an int >= 1; "
+                             f"got {self.trials!r}.")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"The 'seed' argument of Sweep must be an int >= 0; got {self.seed!r}.")
+        if self.mode not in MODES:
+            raise ValueError(f"The 'mode' argument of Sweep must be one of {', '.join(MODES)}; "
+                             f"got {self.mode!r}.")
+        if not (self.threshold > 0):
+            raise ValueError(f"The 'threshold' argument of Sweep must be > 0; "
+                             f"got {self.threshold!r}.")
+        if self.trials_per_task is not None and self.trials_per_task < 1:
+            raise ValueError("The 'trials_per_task' argument of Sweep must be None or >= 1; "
+                             f"got {self.trials_per_task!r}.")
+        if not self.cells():
+            raise ValueError("The 'grid' argument of Sweep is empty: no cells to run.")
+        self.builder = _importable(self.builder)
+        self.runner = _importable(self.runner)
+
+    def cells(self):
+        """Cell coordinate dicts, in grid order."""
+        if isinstance(self.grid, dict):
+            keys = list(self.grid)
+            values = [list(np.atleast_1d(self.grid[k])) if not isinstance(self.grid[k], str)
+                      else [self.grid[k]] for k in keys]
+            return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+        return [dict(c) for c in self.grid]
+
+    def tasks(self):
+        """Tasks in canonical order: solver, then cell, then trial block (deduplicated)."""
+        blocks = [tuple(range(self.trials))]
+        if self.trials_per_task:
+            b = int(self.trials_per_task)
+            blocks = [tuple(range(i, min(i + b, self.trials))) for i in range(0, self.trials, b)]
+        out, seen = [], set()
+        for spec in self.solvers:
+            for c in self.cells():
+                for block in blocks:
+                    t = Task(spec, tuple(c.items()), block, int(self.seed), self.mode,
+                             float(self.threshold), self.builder, self.runner,
+                             int(self.blas_threads))
+                    if t.key not in seen:
+                        seen.add(t.key)
+                        out.append(t)
+        return out
+
+
+def _progress(total, initial, desc, quiet):
+    disable = quiet or not sys.stdout.isatty()
+    return tqdm(total=total, initial=initial, desc=desc, unit="cell", disable=disable,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, resume=True,
+              quiet=False):
+    """Run (or resume) a sweep and store it in ``out``.
+
+    Parameters
+    ----------
+    sweep : Sweep
+    out : path-like
+        Output directory (created). See :mod:`sparserec.harness.store` for its layout.
+    backend : {"serial", "joblib", "dask"}, default="joblib"
+    workers : int or None
+        Worker processes (None: all cores).
+    scheduler : str or None
+        Dask: ``"local"`` / None (LocalCluster on 127.0.0.1) or ``tcp://HOST:PORT``.
+    resume : bool, default=True
+        Reuse valid stored cells. False deletes ``out/cells`` first.
+    quiet : bool, default=False
+        No progress bar (it is also off when stdout is not a terminal).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row of the sweep, in task order (solver, cell, trial).
+    """
+    out = Path(out)
+    cells_dir = out / store.CELLS
+    if not resume and cells_dir.exists():
+        for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
+            p.unlink()
+        for name in (store.RESULTS,):
+            (out / name).unlink(missing_ok=True)
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temps(cells_dir)
+    store.remove_stale_temps(out)
+
+    tasks = sweep.tasks()
+    done = {}
+    for t in tasks:
+        path = cells_dir / t.filename
+        if not path.exists():
+            continue
+        try:
+            done[t.key] = store.read_cell(path, t.key)
+        except store.CorruptCellError as exc:
+            log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
+            path.unlink(missing_ok=True)
+    todo = [t for t in tasks if t.key not in done]
+    if done:
+        log.info("Resuming %s: %d of %d cells already stored, %d to compute.",
+                 sweep.name, len(done), len(tasks), len(todo))
+    by_key = {t.key: t for t in todo}
+    n_err = sum(int((df["status"] == "error").sum()) for df in done.values()
+                if "status" in df.columns)
+    t0 = time.perf_counter()
+    bar = _progress(len(tasks), len(done), sweep.name, quiet)
+    try:
+        bar.set_postfix(errors=n_err)
+        for key, rows in execute(run_task, todo, backend=backend, workers=workers,
+                                 scheduler=scheduler):
+            task = by_key[key]
+            done[key] = store.write_cell(cells_dir / task.filename, rows, key)
+            errs = sum(r.get("status") == "error" for r in rows)
+            if errs:
+                first = next(r.get("error", "") for r in rows if r.get("status") == "error")
+                log.warning("%s on %s: %d trial(s) raised (%s)", task.solver.label,
+                            dict(task.coords), errs, first)
+            n_err += errs
+            bar.update(1)
+            bar.set_postfix(errors=n_err)
+    finally:
+        bar.close()
+    df = pd.concat([done[t.key] for t in tasks], ignore_index=True)
+    meta = sweep_metadata(sweep, backend=backend, workers=workers,
+                          scheduler=scheduler if backend == "dask" else None,
+                          n_rows=len(df), n_error_rows=int(n_err),
+                          compute_seconds=round(time.perf_counter() - t0, 3),
+                          command=sys.argv if sys.argv and sys.argv[0] else None)
+    store.write_results(out, df, meta)
+    return df
+
+
+def load_results(out):
+    """Read a stored sweep: ``(results DataFrame, metadata dict)`` (see :func:`store.load_results`)."""
+    return store.load_results(out)
