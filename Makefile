@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-test
 RUN_STAMP := $(VENV)/.installed
 DEMO_OUT ?= results/demo
 
-.PHONY: demo test test-all test-nojit bench figures figures-smoke install clean
+.PHONY: demo test test-all test-nojit lint-imports bench figures figures-smoke install clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,15 @@ install: $(STAMP)
 demo: $(RUN_STAMP)
 	$(PY) -m experiments.phase_transition --out $(DEMO_OUT)
 
-## test: create .venv, install .[test], run the fast test suite
+## test: create .venv, install .[test], check the layering contract, run the fast test suite
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
-	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_kernels.py
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/kernels
+
+## lint-imports: check the layering contract alone (setup.cfg, [importlinter])
+lint-imports: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 
 ## test-all: also run the tests marked slow
 test-all: $(STAMP)
@@ -37,7 +42,7 @@ test-all: $(STAMP)
 
 ## test-nojit: the kernel tests with numba disabled (NumPy twins vs pure-Python kernels)
 test-nojit: $(STAMP)
-	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/test_kernels.py
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/kernels
 
 ## bench: ratio benchmarks (medians of side-by-side repeats)
 bench: $(STAMP)

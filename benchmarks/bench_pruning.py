@@ -46,9 +46,9 @@ def _single_blas():
 
 
 def _fc1_problem(sparsity=0.5, allocation="global"):
-    from sparserec.pruning import LayerProblem, network as nw
+    from sparserec.pruning import LayerProblem, lenet300100
 
-    net, data = nw.lenet300100()
+    net, data = lenet300100()
     X = np.vstack([data[0], data[2]])  # all 5000 images
     return LayerProblem(X, net.weights[0], sparsity, bias=net.biases[0], fold_bias=True,
                         allocation=allocation)
@@ -61,7 +61,7 @@ def bench_obc_layer():
 
     with _single_blas():
         p = _fc1_problem()
-        Hinv = p.inverse()
+        Hinv = solvers.get("obc").make_curvature(p).inverse()
         Wt = np.ascontiguousarray(p.W_live.T)
         k = p.n - p.n_prune_per_output()
         greedy_obs(Wt[:2, :30], Hinv[:30, :30], 10)  # warm-up (compile)
@@ -102,11 +102,11 @@ def bench_sparsegpt_vs_obc():
 
 def bench_nettrim_admm_vs_cvxpy(eps=0.05, n_samples=1000, repeats=3):
     """Net-Trim ADMM vs cvxpy on one 100-unit ReLU layer at equal objective (1e-3)."""
-    from sparserec.pruning import LayerProblem, network as nw
-    from sparserec.pruning import nettrim as nt
+    from sparserec.pruning import LayerProblem, lenet300100
+    from sparserec.solvers import _nettrim as nt
 
     with _single_blas():
-        net, data = nw.lenet300100()
+        net, data = lenet300100()
         X = net.inputs(data[0][:n_samples])[1]
         p = LayerProblem(X, net.weights[1], None, bias=net.biases[1], activation="relu",
                          fold_bias=True)

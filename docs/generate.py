@@ -22,31 +22,46 @@ DOCS = ROOT / "docs"
 ADDING = """# Adding a solver
 
 A solver is one module in `sparserec/solvers/` holding one class that subclasses
-`sparserec.solvers.base.Solver` and is decorated with `@register`. The package imports every
-module in that folder, so the new solver is immediately available to
-`sparserec.solvers.get(name)`, to the conformance test suite (`tests/test_conformance.py`,
-which runs over `sparserec.solvers.available()`), to the experiment harness and to the
-scikit-learn estimator. Adding a solver touches at most three files: the module, its tests,
-and the CHANGELOG.
+`sparserec.solvers.Solver` (or `sparserec.solvers.OneShotPruner` for a pruner) and is
+decorated with `@register`. The package imports every module in that folder, so the new
+solver is immediately available to `sparserec.solvers.get(name)`, to the conformance suite
+(`tests/solvers/test_conformance.py`, which runs over `sparserec.solvers.available()` on
+least-squares, layer and objective problems alike), to the experiment harness and to the
+scikit-learn estimator. Adding a solver touches at most three files: the module, its test
+(`tests/solvers/test_<name>.py`), and the CHANGELOG.
+
+Where it sits (DESIGN.md, enforced by `lint-imports` in `make test`): a solver may import
+the layers below it — `sparserec.projection` (the one projection: a selection rule plus a
+correction), `sparserec.curvature`, `sparserec.problems`, `sparserec.kernels` — and never
+`sparserec.pruning`, `sparserec.harness` or `sparserec.experiments`, which sit above.
 
 The contract:
 
 * `__init__` takes keyword-only hyperparameters with defaults and only stores them.
 * `_validate_params(problem)` checks them at the start of `solve`; errors follow one
   template: ``The 'k' parameter of IHT must be an int in [1, n_features]; got 0.``
-* The base class runs the lifecycle `setup → [step → bookkeeping → stop tests → callback]* →
-  finalize`. A solver implements `_setup(problem, state)` (optional), `_step(problem, state)`
-  and `_finalize(problem, state)` (optional). `state` is a dict of arrays whose **last axis
-  indexes the signals**; it always holds `X` (n, T), `R = Y − AX` (m, T) and `Y`. The base
-  class hands `_step` only the columns still running, records history and time, and tests
-  for convergence and divergence. `_step` may set `state["done"]` (bool, shape (T,)) for
-  columns that met the solver's own stopping criterion.
+* The base class runs the one lifecycle for every problem type,
+  `setup → [step → bookkeeping → stop tests → callback]* → finalize`. A solver implements
+  `_setup(problem, state)` (optional), `_step(problem, state)` and `_finalize(problem, state)`
+  (optional). `state` is a dict of arrays whose **last axis indexes the columns**; it always
+  holds `X` (n, T) and `j` (the column labels), plus what the problem keeps up to date
+  (a least-squares `Problem` keeps `Y` and the residual `R = Y − AX`; see
+  `sparserec.problems.base` for the protocol: `init_state`, `measure`, `reference_norm`,
+  `refresh`, `gradient_at`). The base class hands `_step` only the columns still running,
+  records history and time, and tests for convergence and divergence. `_step` may set
+  `state["done"]` (bool, shape (T,)) for columns that met the solver's own criterion.
 * Class attributes declare what the solver needs and promises: `name` (registry key),
   `accepts` (problem types), `enforces_k`, `monotone` (the conformance suite then checks a
   non-increasing objective).
-* Projections go through `sparserec.projection.Projection`; new selection rules are added
-  with `register_selection(name)`; numba kernels live in `sparserec/kernels/` with a NumPy
-  twin that the tests use as the oracle.
+* The sparsity constraint is `problem.sparsity` (`self._sparsity(problem, state)` for the
+  running columns): a k per column, a layer-global or uniform fraction, or N:M. Projections
+  go through `sparserec.projection.Projection(selection, correction)`, which obeys any of
+  them; new selection rules are added with `register_selection(name)`; numba kernels live
+  in `sparserec/kernels/` with a NumPy twin that the tests use as the oracle.
+* A one-shot pruner (`OneShotPruner`) only defines `projection()` (its selection rule and
+  correction) and, when its curvature convention is its own, `make_curvature(problem)`:
+  the base class starts from the dense point and applies the projection once, on every
+  problem type.
 
 This is the real IHT module (`sparserec/solvers/iht.py`), embedded by `docs/generate.py`:
 

@@ -6,6 +6,8 @@ is ever touched.
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import scipy.fft as sfft
 from scipy.linalg import toeplitz
@@ -300,7 +302,6 @@ def make_problem(m, n, k, *, matrix="gaussian", signal="gaussian", noise_std=0.0
     """
     check_choice(matrix, "matrix", "make_problem", tuple(MATRICES))
     rng = as_generator(seed)
-    import inspect
     accepted = set(inspect.signature(MATRICES[matrix]).parameters) - {"m", "n", "rng"}
     unknown = sorted(set(matrix_params) - accepted)
     if unknown:

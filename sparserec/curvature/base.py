@@ -20,7 +20,6 @@ import math
 import numpy as np
 import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
 from ..kernels.obs import chol_update, obs_downdate
 
 __all__ = ["Curvature", "RestrictedCholesky", "relative_damping", "singular_error"]

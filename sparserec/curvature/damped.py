@@ -1,13 +1,9 @@
 r"""Damped curvature ``Ĥ + λI`` with relative damping (the OBC/SparseGPT convention)."""
 from __future__ import annotations
 
-import logging
-import math
 
-import numpy as np
-import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import check_real
 from .base import Curvature, relative_damping
 
 __all__ = ["Damped"]

@@ -1,13 +1,10 @@
 r"""Diagonal curvature ``diag(h)``: Optimal Brain Damage's, and Jacobi's."""
 from __future__ import annotations
 
-import logging
-import math
 
 import numpy as np
-import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import as_real_array
 from .base import Curvature, singular_error
 from .exact import ExactGram
 

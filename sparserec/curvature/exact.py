@@ -2,14 +2,13 @@ r"""Exact Gram curvature: ``AᵀA`` of a least-squares problem, a layer's ``H``,
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import as_real_array
 from ..problems import LayerProblem, ObjectiveProblem, Problem
-from .base import Curvature, _as_block, singular_error
+from .base import Curvature, _as_block
 
 __all__ = ["ExactGram", "DENSE_MAX", "fix_dead"]
 

@@ -1,13 +1,9 @@
 r"""``make_curvature``: a fitted curvature from a name (or instance) and a problem."""
 from __future__ import annotations
 
-import logging
-import math
 
-import numpy as np
-import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import check_real, param_error
 from .base import Curvature
 from .damped import Damped
 from .diagonal import Diagonal

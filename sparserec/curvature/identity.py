@@ -1,13 +1,10 @@
 r"""Identity curvature ``scale·I``: with it the Newton step is a gradient step."""
 from __future__ import annotations
 
-import logging
-import math
 
 import numpy as np
-import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import check_int, check_real
 from .base import Curvature
 
 __all__ = ["Identity"]

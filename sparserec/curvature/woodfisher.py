@@ -1,13 +1,11 @@
 r"""WoodFisher: the empirical Fisher ``λI + (1/N)Σ g gᵀ`` with its Woodbury inverse."""
 from __future__ import annotations
 
-import logging
-import math
 
 import numpy as np
 import scipy.linalg as sla
 
-from .._validation import as_real_array, check_int, check_real, param_error
+from .._validation import as_real_array, check_int, check_real
 from ..problems import LayerProblem, ObjectiveProblem, Problem
 from .base import Curvature, _as_block, relative_damping
 

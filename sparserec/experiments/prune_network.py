@@ -8,17 +8,19 @@ training images (Net-Trim: the first ``--nettrim-samples``, ADMM).
 
 Grid:
 
-* pruners ``magnitude``, ``lobs``, ``obc``, ``sparsegpt`` and the I-OBS
-  core's ``obd``, ``obs``, ``woodfisher`` (through the layer glue of
-  :mod:`sparserec.pruning.layerwise`), at 50 %, 70 %, 90 %, 95 % sparsity in
-  every layer and at L-OBS's per-layer densities (fc1 5 %, fc2 20 %, fc3 70 %
-  kept); layer-global allocation, biases not pruned, ``percdamp = 0.01``;
+* pruners ``magnitude``, ``lobs``, ``obc``, ``sparsegpt``, ``obd``, ``obs``
+  and ``woodfisher`` (every one a registered solver that prunes a
+  :class:`~sparserec.problems.LayerProblem`), at 50 %, 70 %, 90 %, 95 %
+  sparsity in every layer and at L-OBS's per-layer densities (fc1 5 %,
+  fc2 20 %, fc3 70 % kept); layer-global allocation, biases not pruned, each
+  pruner's default damping (0.01);
 * modes ``parallel`` (dense calibration inputs) and ``sequential`` (inputs
   from the network pruned so far);
 * Net-Trim (ADMM, bias folded and pruned as in the reference) at relative
   ε ∈ {0.02, 0.05, 0.15}, parallel and cascade, reporting the density reached;
-* the iterated mode (Newton step η = 0.5 on each layer's loss, re-prune; 3
-  rounds) at 90 % for ``magnitude``, ``lobs``, ``sparsegpt`` and ``obc``.
+* the iterated mode (:func:`sparserec.pruning.iterate`: I-OBS with the
+  pruner's projection, Newton step η = 0.5 on each layer's loss; 3 rounds)
+  at 90 % for ``magnitude``, ``lobs``, ``sparsegpt`` and ``obc``.
 
 Reported per run: each layer's relative reconstruction error
 ``‖X(W − Ŵ)‖_F/‖XW‖_F`` (on that run's calibration inputs), each layer's
@@ -67,7 +69,8 @@ from sparserec import solvers as _solvers
 from sparserec.harness import Batch, SolverSpec, Sweep, Task, run_sweep, store
 from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options,
                                    resolve_backend, setup_logging)
-from sparserec.pruning import LayerProblem, layerwise, network as nw
+import sparserec.pruning as nw
+from sparserec.pruning import LayerProblem
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +169,8 @@ def prune_runner(solver, problem, *, threshold):
     ok = {"status": "ok", "error": ""}
     if group == "iterated":
         t0 = time.perf_counter()
-        nets, rec = layerwise.iterate_network(net, Xtr, solver, [c["sparsity"]] * net.n_layers,
-                                              rounds=c["rounds"], step=c["step"])
+        nets, rec = nw.iterate_network(net, Xtr, solver, [c["sparsity"]] * net.n_layers,
+                                       rounds=c["rounds"], step=c["step"])
         wall = time.perf_counter() - t0
         rows = []
         for t, m in enumerate(nets, start=1):
@@ -313,7 +316,7 @@ def run(out, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400, bac
     iterated.to_csv(os.path.join(out, "pruning_iterated.csv"), index=False, float_format="%.6g")
     meta = {"sparserec_version": sparserec.__version__, "git_rev": _git_rev(), "seed": seed,
             "network": net_name, "dense_accuracy": dense_acc, "smoke": smoke,
-            "nettrim_samples": ns, "nettrim_max_iter": nettrim_iter, "percdamp": 0.01,
+            "nettrim_samples": ns, "nettrim_max_iter": nettrim_iter, "damping": "each pruner's default (0.01)",
             "allocation": "global", "fold_bias": "nettrim only", "total_wall_s": total,
             "python": platform.python_version(), "cpus": os.cpu_count()}
     with open(os.path.join(out, "metadata.json"), "w") as f:

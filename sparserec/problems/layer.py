@@ -44,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_real_array, check_choice, param_error
-from .base import SparseProblem, colnorm
-from .sparsity import ALLOCATIONS, Sparsity, n_pruned
+from .base import SparseProblem
+from .sparsity import Sparsity, n_pruned
 
 __all__ = ["LayerProblem", "GramAccumulator", "ACTIVATIONS"]
 

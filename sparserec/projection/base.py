@@ -20,7 +20,6 @@ OBC's N:M pruning.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .._validation import check_choice, param_error
 from .correction import CORRECTIONS

@@ -45,7 +45,7 @@ import numpy as np
 
 from .._validation import as_real_array, check_int, check_real, param_error
 from ..metrics import relative_error
-from ..problems import Problem, SparseProblem
+from ..problems import Problem
 from ..problems.base import colnorm
 
 __all__ = ["Solver", "Result", "register", "get", "available", "STATUSES"]

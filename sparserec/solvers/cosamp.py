@@ -1,7 +1,6 @@
 """CoSaMP (Needell & Tropp 2009)."""
 from __future__ import annotations
 
-import numpy as np
 
 from ..projection import Projection, merged_supports
 from .base import Solver, register

@@ -1,6 +1,8 @@
 r"""Net-Trim: ℓ1 minimisation under a layer-output tolerance (Aghasi et al. 2017, 2020)."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .._validation import check_choice, check_int, check_real, param_error
@@ -9,6 +11,8 @@ from ._nettrim import admm, nettrim_data, solve_cvxpy
 from .base import Solver, register
 
 __all__ = ["NetTrim"]
+
+logger = logging.getLogger(__name__)
 
 
 @register
@@ -43,7 +47,9 @@ class NetTrim(Solver):
         the ``γ`` at which ``ε = ‖Y‖``) in the cascade with pruned inputs.
         The run whose density is closest to ``1 − sparsity`` is returned, and
         the tolerance it used is recorded in the history (``epsilon``,
-        ``gamma``).
+        ``gamma``, ``density``); a warning is logged when no tolerance in the
+        range comes within 0.05 of the target (the cascade's bound
+        constraints can force a minimum density).
     cvxpy_solver : str, default="CLARABEL"
         Name of the cvxpy solver used with ``method="cvxpy"``.
 
@@ -138,9 +144,9 @@ class NetTrim(Solver):
             return U, {"epsilon": data.epsilon, "gamma": gamma}
         target = 1.0 - problem.fraction
         probe = nettrim_data(problem, eps, cascade=self._cascade(problem), gamma=1.0)
-        if probe.gamma_driven:   # cascade: ε = √γ·e0; bisect γ in [1, (‖Y‖/e0)²]
+        if probe.gamma_driven:   # cascade: ε = √γ·e0; bisect γ in [1, (10‖Y‖/e0)²]
             ynorm = float(np.linalg.norm(problem.targets()))
-            lo, hi = 0.0, max(2.0 * np.log(max(ynorm, probe.e0) / probe.e0), np.log(10.0))
+            lo, hi = 0.0, 2.0 * np.log(10.0 * max(ynorm, probe.e0) / probe.e0)
         else:                    # relative ε in [1e-4, 1]
             lo, hi = np.log(1e-4), 0.0
         best, warm = None, None
@@ -158,6 +164,11 @@ class NetTrim(Solver):
                 lo = mid
             else:
                 hi = mid
+        if abs(best[1]["density"] - target) > 0.05:
+            logger.warning("NetTrim: the density closest to the target density %.3f in the "
+                           "tolerance range is %.3f (the program's constraints allow no "
+                           "sparser/denser solution there); returning it.", target,
+                           best[1]["density"])
         return best
 
     def _setup(self, problem, state):

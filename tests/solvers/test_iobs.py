@@ -235,3 +235,48 @@ def test_gram_problem_matches_least_squares():
     b = solvers.get("iobs", max_iter=20).solve(p)
     np.testing.assert_allclose(a.x, b.x, atol=1e-9)  # same iteration, different float paths
     assert isinstance(make_curvature("exact", g), ExactGram)
+
+
+# ------------------------------------------------ one vocabulary, every problem type
+def _three_problems():
+    """The same kind of pruning task as least squares, a layer and an objective."""
+    rng = np.random.default_rng(30)
+    A = rng.standard_normal((60, 16)) * rng.uniform(0.3, 3.0, 16)
+    A[:, 1] += A[:, 0]
+    x0 = rng.standard_normal(16)
+    ls = Problem(A, A @ x0 + 0.1 * rng.standard_normal(60), 6)
+    layer = LayerProblem(A, rng.standard_normal((16, 5)), 0.5)
+    lab = (A @ x0 + rng.standard_normal(60) > 0).astype(float)
+    obj = ObjectiveProblem(LogisticRegression(A, lab, l2=1e-2), 6)
+    return [(ls, x0), (layer, None), (obj, x0)]
+
+
+@pytest.mark.parametrize("name,alt_curvature", [("obd", "identity"), ("obs", "diagonal"),
+                                                ("woodfisher", "diagonal")])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["least_squares", "layer", "objective"])
+def test_pruners_honour_curvature_and_damping(name, alt_curvature, which):
+    """Changing a pruner's curvature or damping changes its result on every problem type."""
+    problem, x0 = _three_problems()[which]
+    base = solvers.get(name).solve(problem, x0=x0).x
+    heavy = solvers.get(name, damping=3.0).solve(problem, x0=x0).x
+    other = solvers.get(name, curvature=alt_curvature).solve(problem, x0=x0).x
+    assert not np.allclose(base, heavy), "damping ignored"
+    assert not np.allclose(base, other), "curvature ignored"
+
+
+def test_iobs_with_nm_on_a_layer_is_obs_then_iterates():
+    """``iobs`` with "2:4" on a LayerProblem: step 1 from W is OBS's 2:4 pruning."""
+    _, (layer, _), _ = _three_problems()
+    p = layer.with_sparsity("2:4")
+    obs = solvers.get("obs").solve(p).x
+    one = solvers.get("iobs", selection="greedy", damping=0.01, correction="damped",
+                      max_iter=1).solve(p).x
+    np.testing.assert_array_equal(one != 0, obs != 0)
+    # greedy's sequential updates vs one restricted solve per output: cond(Ĥ) ~ 1e3
+    np.testing.assert_allclose(one, obs, atol=1e-9 * np.abs(p.W).max())
+    more = solvers.get("iobs", selection="greedy", damping=0.01, correction="damped", step=0.5,
+                       max_iter=5, tol=0).solve(p)
+    assert np.all(more.n_iter == 5)
+    from sparserec.projection import check_nm_mask
+    assert check_nm_mask(more.x == 0, 2, 4)
+    assert p.relative_error(more.x) <= p.relative_error(obs) * (1 + 1e-9)

@@ -120,3 +120,41 @@ def test_nettrim_errors():
         solvers.get("nettrim", method="lbfgs").solve(q)
     with pytest.raises(ValueError, match="'epsilon' parameter of NetTrim"):
         solvers.get("nettrim", epsilon=-1.0).solve(q)
+
+
+def _cascade_problem(target):
+    rng = np.random.default_rng(8)
+    p0 = relu_layer(8, N=200, d_in=24, d_out=6)
+    Xhat = p0.X * (rng.random(p0.X.shape) > 0.1)          # inputs of a pruned network
+    return LayerProblem(Xhat, p0.W0, target, bias=p0.bias, activation="relu", fold_bias=True,
+                        target=p0.targets())
+
+
+@pytest.mark.parametrize("target", [0.3, 0.6])
+def test_cascade_meets_a_fractional_target(target):
+    """The cascade bisects on γ (ε = √γ·‖(X̂W − Y)_Ω‖), so a sparsity target is met.
+
+    Before, ε was replaced by √γ·e0 whatever the target, and 0.3, 0.6 and 0.9 all gave
+    density 0.993. Bisection resolution (12 steps on log γ) and the discreteness of the
+    ADMM support leave the density within 0.06 of 1 − target here.
+    """
+    p = _cascade_problem(target)
+    res = solvers.get("nettrim").solve(p)                # cascade="auto": a target is given
+    density = np.count_nonzero(res.x) / res.x.size
+    assert abs(density - (1 - target)) <= 0.06, density
+    # the history reports the tolerance actually used
+    data = nt.nettrim_data(p, 0.05, cascade=True, gamma=float(res.history["gamma"][0]))
+    assert res.history["epsilon"][0] == pytest.approx(data.epsilon, rel=1e-12)
+    assert res.history["gamma"][0] >= 1.0
+
+
+def test_cascade_reports_an_unreachable_target(caplog):
+    """Here the cascade's bound (X̂U)_{Ωᶜ} ≤ X̂W forces about 19 % density: asked for 10 %,
+    it returns its sparsest solution and says so."""
+    p = _cascade_problem(0.9)
+    with caplog.at_level("WARNING", logger="sparserec.solvers.nettrim"):
+        res = solvers.get("nettrim").solve(p)
+    density = np.count_nonzero(res.x) / res.x.size
+    assert density < 0.25
+    assert res.history["density"][0] == pytest.approx(density)
+    assert "closest to the target density 0.100" in caplog.text

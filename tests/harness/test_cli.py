@@ -12,7 +12,7 @@ import pytest
 
 from sparserec.experiments import convergence, phase_transition
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PT = phase_transition.PROG
 
 

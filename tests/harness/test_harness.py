@@ -21,7 +21,7 @@ from sparserec.harness import (TIMING_COLUMNS, SolverSpec, Sweep, coords_key, di
 from sparserec.experiments import phase_transition
 from sparserec.harness import plotting
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = ["solver", "delta", "rho", "trial", "rel_error", "success", "n", "m", "k", "n_iter",
             "status", "solve_time", "mode", "seed", "seed_key", "params"]
 
