@@ -1,10 +1,22 @@
 """Building a cell's problems: dimensions, matrix and signal ensembles, batching.
 
 A *builder* ``builder(coords, trials, seed, mode)`` returns a list of
-:class:`Batch`: problems whose columns are trials. :func:`recovery_problems`
-is the default builder (seeded ``y = Ax + e``); ``mode="fresh"`` draws a
-matrix per trial, ``mode="shared"`` one matrix per cell with all its trials
-as one multi-RHS problem.
+:class:`Batch`: problems whose columns are trials (or, in common mode, the ρ
+cells of one trial). :func:`recovery_problems` is the default builder
+(seeded ``y = Ax + e``):
+
+``mode="fresh"``
+    A fresh matrix per trial, one single-RHS problem each: the literature
+    protocol (Donoho–Tanner, GAGA's ``gen``).
+``mode="shared"``
+    One matrix per cell, all its trials as one multi-RHS problem.
+``mode="common"``
+    Common random matrices: trial ``t`` of every ρ cell of a δ column uses
+    one matrix ``A_{δ,t}``, which then serves all the column's ρ cells as one
+    multi-RHS problem with a k per column. Each cell still sees its ``T``
+    independent matrices (its statistics keep their meaning), and the ρ curve
+    gets the variance reduction of common random numbers. ``coords["rho"]``
+    is then the tuple of the column's ρ values.
 """
 from __future__ import annotations
 
@@ -17,19 +29,25 @@ import numpy as np
 from sparserec import Problem
 from sparserec.ensembles import MATRICES, SIGNALS, sparse_signal
 
-from .seeds import matrix_seed, trial_seed
+from .seeds import COLUMN_AXIS, column_matrix_seed, matrix_seed, trial_seed
 
 __all__ = ["MODES", "Batch", "dims", "recovery_problems"]
 
-MODES = ("fresh", "shared")
+MODES = ("fresh", "shared", "common")
 
 
 class Batch(NamedTuple):
-    """Problems built for one task: ``problem``'s columns are ``trials`` (in order)."""
+    """Problems built for one task: ``problem``'s columns are ``trials`` (in order).
+
+    ``info`` holds row fields shared by every column; ``columns`` (optional)
+    one dict of row fields per column (common mode: each column's ``rho``,
+    ``k`` and cell coordinates).
+    """
 
     problem: Problem
     trials: tuple
     info: dict
+    columns: tuple = ()
 
 
 def dims(coords):
@@ -90,14 +108,18 @@ def recovery_problems(coords, trials, seed, mode):
         Trial indices to build.
     seed : int
         Master seed.
-    mode : {"fresh", "shared"}
-        A fresh matrix per trial (one single-RHS problem each), or the cell's
-        matrix shared by all trials (one multi-RHS problem).
+    mode : {"fresh", "shared", "common"}
+        A fresh matrix per trial (one single-RHS problem each), the cell's
+        matrix shared by all trials (one multi-RHS problem), or one matrix per
+        trial shared by the column's ρ cells (``coords["rho"]`` a tuple; one
+        multi-RHS problem per trial, a k per column).
 
     Returns
     -------
     list of Batch
     """
+    if mode == "common":
+        return _common_problems(coords, trials, seed)
     n, m, k = dims(coords)
     signal = coords.get("signal", "gaussian")
     if signal not in SIGNALS:
@@ -125,3 +147,32 @@ def recovery_problems(coords, trials, seed, mode):
         Y[:, j] = _measure(A, X[:, j], rng, noise)
     std = noise * float(np.mean(np.linalg.norm(Y, axis=0))) / np.sqrt(m) / np.sqrt(1 + noise ** 2)
     return [Batch(Problem(A, Y, k, x_true=X, noise_std=std), tuple(trials), info)]
+
+
+def _common_problems(coords, trials, seed):
+    """One problem per trial: ``A_{δ,t}`` and one column per ρ cell of the column."""
+    rhos = coords[COLUMN_AXIS]
+    rhos = tuple(rhos) if isinstance(rhos, (tuple, list)) else (rhos,)
+    cells = [{**coords, COLUMN_AXIS: rho} for rho in rhos]
+    shape = [dims(c) for c in cells]
+    n, m = shape[0][0], shape[0][1]
+    ks = np.array([k for _, _, k in shape], dtype=np.int64)
+    signal = coords.get("signal", "gaussian")
+    if signal not in SIGNALS:
+        raise ValueError(f"unknown signal ensemble {signal!r}; choose from {', '.join(SIGNALS)}")
+    noise = float(coords.get("noise", 0.0))
+    columns = tuple({COLUMN_AXIS: rho, "k": int(k)} for rho, k in zip(rhos, ks))
+    out = []
+    for t in trials:
+        A = _matrix(coords, m, n, np.random.default_rng(column_matrix_seed(seed, coords, t)))
+        X = np.zeros((n, len(cells)))
+        Y = np.zeros((m, len(cells)))
+        for j, cell in enumerate(cells):
+            rng = np.random.default_rng(trial_seed(seed, cell, t))
+            X[:, j] = sparse_signal(n, int(ks[j]), rng, distribution=signal)
+            Y[:, j] = _measure(A, X[:, j], rng, noise)
+        std = noise * float(np.mean(np.linalg.norm(Y, axis=0))) / np.sqrt(m) \
+            / np.sqrt(1 + noise ** 2)
+        out.append(Batch(Problem(A, Y, ks, x_true=X, noise_std=std), (t,) * len(cells),
+                         {"m": m}, columns))
+    return out

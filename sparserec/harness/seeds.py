@@ -5,7 +5,10 @@ Trial ``t`` of a cell draws from
 :func:`coords_key` is four 32-bit words of a SHA-256 of the canonical JSON of
 the cell coordinates (the solver is *not* part of it). In shared-matrix mode
 the cell's matrix comes from ``spawn_key=(*coords_key, 2**32 - 1)``
-(:func:`matrix_seed`). So every solver in a cell sees the same problem
+(:func:`matrix_seed`). In common-matrix mode trial ``t`` of every cell of a
+column (the cells that differ only in ``rho``) uses one matrix, from
+``spawn_key=(*coords_key(column), 2**32 - 1, t)`` (:func:`column_matrix_seed`),
+while each cell's signal still draws from its own trial seed. So every solver in a cell sees the same problem
 instances, and a cell's rows do not depend on the order, the number of
 workers or the backend.
 """
@@ -16,7 +19,11 @@ import json
 
 import numpy as np
 
-__all__ = ["coords_key", "trial_seed", "matrix_seed"]
+__all__ = ["coords_key", "trial_seed", "matrix_seed", "column_matrix_seed", "column_of",
+           "COLUMN_AXIS"]
+
+#: The coordinate that varies inside a column of common random matrices.
+COLUMN_AXIS = "rho"
 
 _MATRIX_KEY = 2 ** 32 - 1
 
@@ -62,3 +69,21 @@ def trial_seed(seed, coords, trial):
 def matrix_seed(seed, coords):
     """SeedSequence of the cell's shared matrix (``mode="shared"``)."""
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(*coords_key(coords), _MATRIX_KEY))
+
+
+def column_of(coords):
+    """The column of a cell: its coordinates without ``rho`` (nor ``k``, derived from it)."""
+    return {key: val for key, val in dict(coords).items() if key not in (COLUMN_AXIS, "k")}
+
+
+def column_matrix_seed(seed, coords, trial):
+    """SeedSequence of trial ``trial``'s matrix for every cell of ``coords``'s column.
+
+    The matrix depends on the column (every coordinate but ``rho``) and the
+    trial only, so all the ρ cells of a δ column share ``A_{δ,t}``
+    (``mode="common"``) while each cell still sees independent matrices over
+    its trials.
+    """
+    return np.random.SeedSequence(entropy=int(seed),
+                                  spawn_key=(*coords_key(column_of(coords)), _MATRIX_KEY,
+                                             int(trial)))

@@ -24,10 +24,12 @@ from . import store
 from .backends import execute
 from .cells import MODES, recovery_problems
 from .metadata import sweep_metadata
+from .seeds import COLUMN_AXIS, column_of
+from .adaptive import run_adaptive
 from .specs import SolverSpec
 from .tasks import Task, _importable, run_task, solve_and_score
 
-__all__ = ["Sweep", "run_sweep", "load_results"]
+__all__ = ["Sweep", "run_sweep", "load_results", "timing_summary", "format_timing"]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,11 @@ class Sweep:
         Trials per cell (trial indices ``0..trials-1``).
     seed : int, default=0
         Master seed (a non-negative int).
-    mode : {"fresh", "shared"}, default="fresh"
-        Fresh matrix per trial, or one matrix per cell with batched trials.
+    mode : {"fresh", "shared", "common"}, default="fresh"
+        Fresh matrix per trial; one matrix per cell with batched trials; or
+        common random matrices, one per trial shared by the ρ cells of each
+        δ column (see :mod:`sparserec.harness.cells`). A common-mode task is
+        one column (all its ρ cells) × one block of trials.
     threshold : float, default=1e-3
         Success criterion: ``rel_error <= threshold``.
     name : str, default="sweep"
@@ -64,6 +69,16 @@ class Sweep:
         BLAS threads inside a task.
     metadata : dict, optional
         Extra entries for ``metadata.json``.
+    adaptive : bool, default=False
+        Adaptive ρ sampling (:mod:`sparserec.harness.adaptive`): locate each
+        solver's transition in every column by bisection with
+        ``probe_trials`` trials, then spend the full ``trials`` only on the
+        band between ``band[0]`` and ``band[1]`` success and one cell on each
+        side. Needs a ``rho`` coordinate.
+    probe_trials : int, default=10
+        Trials per bisection probe (adaptive only).
+    band : tuple of float, default=(0.05, 0.95)
+        Success rates that bound the band (adaptive only).
     """
 
     solvers: list
@@ -78,6 +93,9 @@ class Sweep:
     trials_per_task: int | None = None
     blas_threads: int = 1
     metadata: dict | None = None
+    adaptive: bool = False
+    probe_trials: int = 10
+    band: tuple = (0.05, 0.95)
 
     def __post_init__(self):
         specs = []
@@ -105,6 +123,17 @@ class Sweep:
                              f"got {self.trials_per_task!r}.")
         if not self.cells():
             raise ValueError("The 'grid' argument of Sweep is empty: no cells to run.")
+        if self.adaptive:
+            if any(COLUMN_AXIS not in c for c in self.cells()):
+                raise ValueError("The 'adaptive' option of Sweep needs a 'rho' coordinate in "
+                                 "every cell (the axis it samples adaptively).")
+            if not isinstance(self.probe_trials, (int, np.integer)) or self.probe_trials < 1:
+                raise ValueError("The 'probe_trials' argument of Sweep must be an int >= 1; "
+                                 f"got {self.probe_trials!r}.")
+            lo, hi = self.band
+            if not 0 <= lo < hi <= 1:
+                raise ValueError("The 'band' argument of Sweep must be (low, high) with "
+                                 f"0 <= low < high <= 1; got {self.band!r}.")
         self.builder = _importable(self.builder)
         self.runner = _importable(self.runner)
 
@@ -117,19 +146,46 @@ class Sweep:
             return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
         return [dict(c) for c in self.grid]
 
+    def blocks(self, trials=None):
+        """The trial blocks of a task: ``trials`` (default all) cut by ``trials_per_task``."""
+        trials = tuple(range(self.trials)) if trials is None else tuple(trials)
+        b = int(self.trials_per_task or len(trials) or 1)
+        return [trials[i:i + b] for i in range(0, len(trials), b)]
+
+    def units(self):
+        """The units of work before trials: cells, or in common mode the δ columns.
+
+        Returns
+        -------
+        list of dict
+            Cell coordinates; in common mode one dict per column with ``rho``
+            the tuple of its ρ values (in grid order).
+        """
+        cells = self.cells()
+        if self.mode != "common":
+            return cells
+        columns = {}
+        for c in cells:
+            if COLUMN_AXIS not in c:
+                raise ValueError("mode='common' needs a 'rho' coordinate (the axis that "
+                                 "shares a matrix); the grid has none.")
+            key = tuple(sorted(column_of(c).items(), key=lambda kv: kv[0]))
+            columns.setdefault(key, ({k: v for k, v in c.items() if k != COLUMN_AXIS}, []))
+            columns[key][1].append(c[COLUMN_AXIS])
+        return [{**base, COLUMN_AXIS: tuple(rhos)} for base, rhos in columns.values()]
+
+    def task(self, spec, coords, trials):
+        """The task of one solver on one unit (cell or column) and trial block."""
+        return Task(spec, tuple(coords.items()), tuple(trials), int(self.seed), self.mode,
+                    float(self.threshold), self.builder, self.runner, int(self.blas_threads))
+
     def tasks(self):
-        """Tasks in canonical order: solver, then cell, then trial block (deduplicated)."""
-        blocks = [tuple(range(self.trials))]
-        if self.trials_per_task:
-            b = int(self.trials_per_task)
-            blocks = [tuple(range(i, min(i + b, self.trials))) for i in range(0, self.trials, b)]
+        """Tasks in canonical order: solver, then unit, then trial block (deduplicated)."""
         out, seen = [], set()
         for spec in self.solvers:
-            for c in self.cells():
-                for block in blocks:
-                    t = Task(spec, tuple(c.items()), block, int(self.seed), self.mode,
-                             float(self.threshold), self.builder, self.runner,
-                             int(self.blas_threads))
+            for c in self.units():
+                for block in self.blocks():
+                    t = self.task(spec, c, block)
                     if t.key not in seen:
                         seen.add(t.key)
                         out.append(t)
@@ -138,7 +194,7 @@ class Sweep:
 
 def _progress(total, initial, desc, quiet):
     disable = quiet or not sys.stdout.isatty()
-    return tqdm(total=total, initial=initial, desc=desc, unit="cell", disable=disable,
+    return tqdm(total=total, initial=initial, desc=desc, unit="task", disable=disable,
                 dynamic_ncols=True, smoothing=0.1)
 
 
@@ -149,9 +205,12 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     Parameters
     ----------
     sweep : Sweep
+        The sweep (with ``adaptive=True`` its rounds run one after the other,
+        each on the backend).
     out : path-like
         Output directory (created). See :mod:`sparserec.harness.store` for its layout.
     backend : {"serial", "joblib", "dask"}, default="joblib"
+        Where the tasks run.
     workers : int or None
         Worker processes (None: all cores).
     scheduler : str or None
@@ -164,7 +223,9 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     Returns
     -------
     pandas.DataFrame
-        Every row of the sweep, in task order (solver, cell, trial).
+        Every row of the sweep, in task order (solver, cell, trial). Its
+        ``attrs["timing"]`` holds the run's timing summary (see
+        :func:`timing_summary`), also stored in ``metadata.json``.
     """
     out = Path(out)
     cells_dir = out / store.CELLS
@@ -177,50 +238,137 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     store.remove_stale_temps(cells_dir)
     store.remove_stale_temps(out)
 
-    tasks = sweep.tasks()
+    t0 = time.perf_counter()
+    stats = {"computed": 0, "stored": 0, "errors": 0}
+    bar = _progress(None if sweep.adaptive else len(sweep.tasks()), 0, sweep.name, quiet)
+
+    def run_tasks(tasks):
+        return _run_tasks(tasks, cells_dir, stats, bar, backend=backend, workers=workers,
+                          scheduler=scheduler, name=sweep.name)
+
+    extra = {}
+    try:
+        if sweep.adaptive:
+            frames, extra["adaptive"] = run_adaptive(sweep, run_tasks)
+        else:
+            tasks = sweep.tasks()
+            done = run_tasks(tasks)
+            frames = [done[t.key] for t in tasks]
+    finally:
+        bar.close()
+    df = pd.concat(frames, ignore_index=True)
+    if sweep.adaptive:
+        df = df.sort_values(["solver", *_grid_order(sweep), "trial"], kind="stable",
+                            ignore_index=True)
+    wall = time.perf_counter() - t0
+    timing = timing_summary(df, wall, stats)
+    meta = sweep_metadata(sweep, backend=backend, workers=workers,
+                          scheduler=scheduler if backend == "dask" else None,
+                          n_rows=len(df), n_error_rows=int((df["status"] == "error").sum()),
+                          compute_seconds=round(wall, 3), timing=timing,
+                          command=sys.argv if sys.argv and sys.argv[0] else None, **extra)
+    store.write_results(out, df, meta)
+    df.attrs["timing"] = timing
+    log.info("%s", format_timing(timing))
+    return df
+
+
+def _grid_order(sweep):
+    cells = sweep.cells()
+    return [k for k in cells[0] if k != "trial"] if cells else []
+
+
+def _run_tasks(tasks, cells_dir, stats, bar, *, backend, workers, scheduler, name):
+    """Rows of every task: read from the store when valid, computed (and stored) otherwise."""
     done = {}
     for t in tasks:
         path = cells_dir / t.filename
-        if not path.exists():
+        if t.key in done or not path.exists():
             continue
         try:
             done[t.key] = store.read_cell(path, t.key)
         except store.CorruptCellError as exc:
             log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
             path.unlink(missing_ok=True)
-    todo = [t for t in tasks if t.key not in done]
+    todo, seen = [], set(done)
+    for t in tasks:
+        if t.key not in seen:
+            seen.add(t.key)
+            todo.append(t)
+    stats["stored"] += len(done)
     if done:
-        log.info("Resuming %s: %d of %d cells already stored, %d to compute.",
-                 sweep.name, len(done), len(tasks), len(todo))
+        log.info("Resuming %s: %d of %d tasks already stored, %d to compute.",
+                 name, len(done), len(done) + len(todo), len(todo))
+    if bar.total is None or bar.total < bar.n + len(done) + len(todo):
+        bar.total = bar.n + len(done) + len(todo)
+        bar.refresh()
+    bar.update(len(done))
     by_key = {t.key: t for t in todo}
-    n_err = sum(int((df["status"] == "error").sum()) for df in done.values()
-                if "status" in df.columns)
-    t0 = time.perf_counter()
-    bar = _progress(len(tasks), len(done), sweep.name, quiet)
-    try:
-        bar.set_postfix(errors=n_err)
-        for key, rows in execute(run_task, todo, backend=backend, workers=workers,
-                                 scheduler=scheduler):
-            task = by_key[key]
-            done[key] = store.write_cell(cells_dir / task.filename, rows, key)
-            errs = sum(r.get("status") == "error" for r in rows)
-            if errs:
-                first = next(r.get("error", "") for r in rows if r.get("status") == "error")
-                log.warning("%s on %s: %d trial(s) raised (%s)", task.solver.label,
-                            dict(task.coords), errs, first)
-            n_err += errs
-            bar.update(1)
-            bar.set_postfix(errors=n_err)
-    finally:
-        bar.close()
-    df = pd.concat([done[t.key] for t in tasks], ignore_index=True)
-    meta = sweep_metadata(sweep, backend=backend, workers=workers,
-                          scheduler=scheduler if backend == "dask" else None,
-                          n_rows=len(df), n_error_rows=int(n_err),
-                          compute_seconds=round(time.perf_counter() - t0, 3),
-                          command=sys.argv if sys.argv and sys.argv[0] else None)
-    store.write_results(out, df, meta)
-    return df
+    for key, rows in execute(run_task, todo, backend=backend, workers=workers,
+                             scheduler=scheduler):
+        task = by_key[key]
+        done[key] = store.write_cell(cells_dir / task.filename, rows, key)
+        errs = sum(r.get("status") == "error" for r in rows)
+        if errs:
+            first = next(r.get("error", "") for r in rows if r.get("status") == "error")
+            log.warning("%s on %s: %d trial(s) raised (%s)", task.solver.label,
+                        dict(task.coords), errs, first)
+        stats["computed"] += 1
+        stats["errors"] += errs
+        bar.update(1)
+        bar.set_postfix(errors=stats["errors"])
+    return done
+
+
+def timing_summary(df, wall, stats):
+    """Where a sweep's time went: wall time, solve time per solver, tasks computed/stored.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The sweep's rows (``solver``, ``solve_time``).
+    wall : float
+        Wall-clock seconds of the run.
+    stats : dict
+        ``computed`` and ``stored`` task counts.
+
+    Returns
+    -------
+    dict
+        ``wall_s``, ``tasks_computed``, ``tasks_stored`` (reused from the store),
+        ``rows`` and, per solver, ``solves``, ``solve_s`` (sum of solve times)
+        and ``ms_per_solve``.
+    """
+    per = {}
+    for solver, g in df.groupby("solver", sort=False):
+        t = g["solve_time"].astype(float)
+        total = float(np.nansum(t))
+        per[str(solver)] = {"solves": int(len(g)), "solve_s": round(total, 3),
+                            "ms_per_solve": round(1e3 * total / max(len(g), 1), 3)}
+    return {"wall_s": round(float(wall), 3), "tasks_computed": int(stats["computed"]),
+            "tasks_stored": int(stats["stored"]), "rows": int(len(df)), "solvers": per}
+
+
+def format_timing(timing):
+    """The timing summary as a few lines of text (printed at the end of every sweep).
+
+    Parameters
+    ----------
+    timing : dict
+        From :func:`timing_summary`.
+
+    Returns
+    -------
+    str
+        The summary.
+    """
+    lines = [f"Timing: wall {timing['wall_s']:.1f} s; tasks computed "
+             f"{timing['tasks_computed']}, reused from the store {timing['tasks_stored']}; "
+             f"{timing['rows']} rows."]
+    for solver, t in timing["solvers"].items():
+        lines.append(f"  {solver:<40s} {t['solves']:>7d} solves  {t['solve_s']:>9.2f} s  "
+                     f"({t['ms_per_solve']:.2f} ms per solve)")
+    return "\n".join(lines)
 
 
 def load_results(out):

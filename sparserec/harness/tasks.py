@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from sparserec.ensembles import make_problem
 
-from .seeds import _canon, _canon_value, _digest, coords_key
+from .seeds import COLUMN_AXIS, _canon, _canon_value, _digest, coords_key
 from .specs import SolverSpec
 
 __all__ = ["TIMING_COLUMNS", "Task", "run_task", "solve_and_score"]
@@ -171,8 +171,11 @@ def run_task(task):
             batches = None
             err = _error_row(exc)
             for t in task.trials:
-                rows.append({**base, "trial": int(t), "mode": task.mode, "batch_size": 0,
-                             "seed": int(task.seed), "seed_key": _seed_key(ckey, t), **err})
+                for col in _expanded(coords):
+                    key = coords_key({**coords, **col}) if col else ckey
+                    rows.append({**base, **col, "trial": int(t), "mode": task.mode,
+                                 "batch_size": 0, "seed": int(task.seed),
+                                 "seed_key": _seed_key(key, t), **err})
         for batch in batches or ():
             T = len(batch.trials)
             try:
@@ -184,11 +187,13 @@ def run_task(task):
             except Exception as exc:
                 log.debug("solver %s failed on %s", spec.label, coords, exc_info=True)
                 out = [_error_row(exc)] * T
-            for t, res in zip(batch.trials, out):
-                rows.append({**base, "trial": int(t), "mode": task.mode, "batch_size": T,
-                             "seed": int(task.seed), "seed_key": _seed_key(ckey, t),
-                             **batch.info, **res})
-    rows.sort(key=lambda r: r["trial"])
+            columns = batch.columns or ({},) * T
+            for t, col, res in zip(batch.trials, columns, out):
+                key = coords_key({**coords, **col}) if col else ckey
+                rows.append({**base, **col, "trial": int(t), "mode": task.mode,
+                             "batch_size": T, "seed": int(task.seed),
+                             "seed_key": _seed_key(key, t), **batch.info, **res})
+    rows.sort(key=lambda r: (r["trial"], r.get("rho", 0)))
     return task.key, rows
 
 
@@ -212,6 +217,14 @@ def _quiet_library(*keep):
     finally:
         for lg, level in reversed(saved):
             lg.setLevel(level)
+
+
+def _expanded(coords):
+    """Per-column row fields of a common-matrix task (its ``rho`` tuple), else ``({},)``."""
+    rho = coords.get(COLUMN_AXIS)
+    if isinstance(rho, (tuple, list)):
+        return tuple({COLUMN_AXIS: r} for r in rho)
+    return ({},)
 
 
 def _module(fn):

@@ -29,8 +29,10 @@ A one-shot pruner is a solver whose single step is one projection.
 Stopping (per column): ``max_iter``; relative change
 ``‖x⁺ − x‖ ≤ tol·‖x⁺‖`` or relative residual ``‖r‖ ≤ tol·ref`` (``ref`` is
 the problem's :meth:`reference_norm`, ``‖y‖`` for least squares); support
-unchanged for ``stagnation`` iterations (when set); the solver's own
-``done`` flag; divergence (a non-finite iterate or objective, or a residual
+unchanged for ``stagnation`` iterations (when set); no progress, when
+``stall`` is set: the residual fell by less than a factor ``0.999**stall``
+over the last ``stall`` iterations (Blanchard & Tanner's failure test,
+``status="stalled"``); the solver's own ``done`` flag; divergence (a non-finite iterate or objective, or a residual
 larger than ``divergence_factor`` times ``max(ref, ‖r₀‖)``), which stops the
 column with ``status="diverged"`` and returns its last finite iterate. When
 the columns share one budget (a layer-global fraction) they stop together.
@@ -50,7 +52,9 @@ from ..problems.base import colnorm
 
 __all__ = ["Solver", "Result", "register", "get", "available", "STATUSES"]
 
-STATUSES = ("converged", "max_iter", "diverged", "timeout")
+STATUSES = ("converged", "max_iter", "stalled", "diverged", "timeout")
+#: Per-iteration residual rate that counts as no progress in the ``stall`` test.
+STALL_RATE = 0.999
 
 _REGISTRY = {}
 
@@ -173,11 +177,16 @@ class Result:
     n_iter : int or ndarray of shape (T,)
         Iterations run, per signal.
     status : str or ndarray of str, shape (T,)
-        One of ``"converged"``, ``"max_iter"``, ``"diverged"``, ``"timeout"``.
+        ``"converged"`` (a stopping test was met: the iterate stopped moving,
+        the residual is below ``tol``, the support stagnated, or the solver's
+        own criterion), ``"max_iter"`` (the cap was reached), ``"stalled"``
+        (no progress over the ``stall`` window), ``"diverged"`` (the last
+        finite iterate is returned) or ``"timeout"``. A status says how the
+        run stopped, not whether the signal was recovered: see ``recovered``.
     reason : str or ndarray of str, shape (T,)
         Which test stopped the run: ``"tol"``, ``"residual"``,
-        ``"stagnation"``, ``"solver"``, ``"callback"``, ``"max_iter"``,
-        ``"diverged"``.
+        ``"stagnation"``, ``"stall"``, ``"solver"``, ``"callback"``,
+        ``"max_iter"``, ``"diverged"``.
     history : dict of ndarray
         Per iteration (rows) and signal (columns, dropped for single-RHS):
         ``objective`` (½‖Ax − y‖² for least squares, ``f(x)`` for an
@@ -242,6 +251,11 @@ class Solver:
     stagnation : int or None, default=None
         Stop (as converged) when the support has not changed for this many
         consecutive iterations. None disables the test.
+    stall : int or None, default=None
+        Stop a column whose residual norm fell by less than a factor
+        ``0.999**stall`` over the last ``stall`` iterations (no progress:
+        Blanchard & Tanner's failure test; ``status="stalled"``). None
+        disables the test.
 
     Attributes
     ----------
@@ -264,10 +278,13 @@ class Solver:
     accepts = (Problem,)
     divergence_factor = 1e4
 
-    def __init__(self, *, max_iter=500, tol=1e-10, stagnation=None):
+    stall = None
+
+    def __init__(self, *, max_iter=500, tol=1e-10, stagnation=None, stall=None):
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
     # ------------------------------------------------------------ params
     @classmethod
@@ -330,6 +347,8 @@ class Solver:
         if self.stagnation is not None:
             check_int(self.stagnation, "stagnation", owner, low=1,
                       expected="None or an int >= 1")
+        if self.stall is not None:
+            check_int(self.stall, "stall", owner, low=1, expected="None or an int >= 1")
 
     def _check_problem(self, problem):
         if not isinstance(problem, self.accepts):
@@ -433,6 +452,11 @@ class Solver:
         unchanged = np.zeros(T, dtype=np.int64)
         changes_now = np.zeros(T, dtype=np.int64)
         hist = {"objective": [], "residual_norm": [], "support_changes": [], "time": []}
+        W = self.stall
+        if W is not None:  # ring of the last W + 1 residual norms (slot 0: the start)
+            ring = np.empty((W + 1, T))
+            ring[0] = res_now
+            drop = STALL_RATE ** W
 
         # ``work`` holds the columns still running (``cols`` are their indices). It is
         # the full state until a column stops; then the stopped columns are written
@@ -476,6 +500,12 @@ class Solver:
                 stag = (unchanged[cols] >= self.stagnation) & ~stop
                 why[stag] = "stagnation"
                 stop |= stag
+            if W is not None:
+                if it >= W:
+                    stalled = (res >= drop * ring[(it - W) % (W + 1), cols]) & ~stop
+                    why[stalled] = "stall"
+                    stop |= stalled
+                ring[it % (W + 1), cols] = res
             if coupled and not stop.all():  # one budget: the columns stop together
                 stop[:] = False
 
@@ -500,7 +530,8 @@ class Solver:
             if np.any(stop):
                 done_cols = cols[stop]
                 reason[done_cols] = why[stop]
-                status[done_cols] = np.where(why[stop] == "diverged", "diverged", "converged")
+                status[done_cols] = np.select([why[stop] == "diverged", why[stop] == "stall"],
+                                              ["diverged", "stalled"], "converged")
                 if stop.all():
                     break
                 if work is not state:

@@ -22,6 +22,10 @@ class CoSaMP(Solver):
     stagnation : int or None, default=None
         Stop when the support is unchanged for this many iterations; None
         disables the test.
+    stall : int or None, default=None
+        Stop a column whose residual fell by less than a factor ``0.999**stall``
+        over the last ``stall`` iterations (``status="stalled"``; see
+        :class:`~sparserec.solvers.Solver`). None disables the test.
 
     Notes
     -----
@@ -42,10 +46,11 @@ class CoSaMP(Solver):
 
     name = "cosamp"
 
-    def __init__(self, *, max_iter=300, tol=1e-10, stagnation=None):
+    def __init__(self, *, max_iter=300, tol=1e-10, stagnation=None, stall=None):
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
     def _step(self, problem, state):
         X, Y = state["X"], state["Y"]

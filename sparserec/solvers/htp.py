@@ -32,6 +32,10 @@ class HTP(Solver):
     stagnation : int or None, default=None
         Stop when the support is unchanged for this many iterations; None
         disables the test.
+    stall : int or None, default=None
+        Stop a column whose residual fell by less than a factor ``0.999**stall``
+        over the last ``stall`` iterations (``status="stalled"``; see
+        :class:`~sparserec.solvers.Solver`). None disables the test.
 
     Notes
     -----
@@ -52,11 +56,13 @@ class HTP(Solver):
     name = "htp"
     monotone = False
 
-    def __init__(self, *, step="normalized", max_iter=500, tol=1e-10, stagnation=None):
+    def __init__(self, *, step="normalized", max_iter=500, tol=1e-10, stagnation=None,
+                 stall=None):
         self.step = step
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
     def _validate_params(self, problem):
         super()._validate_params(problem)

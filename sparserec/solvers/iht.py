@@ -15,21 +15,31 @@ def _colsq(M):
 
 
 def normalized_step(problem, X, P, k):
-    """NIHT step ``‖p_Γ‖² / ‖A_Γ p_Γ‖²`` per column, and the support mask Γ used.
+    """NIHT step ``‖p_Γ‖² / ‖A_Γ p_Γ‖²`` per column, the support mask Γ, and ``A_Γ p_Γ``.
 
     Γ is ``supp(x)``; for a zero column it is ``supp T_k(p)`` (``k`` per
     column, shape (T,)). When ``A_Γ p_Γ = 0`` the safe step ``1/‖A‖₂²`` is used.
+
+    Returns
+    -------
+    mu : ndarray of shape (T,)
+        The step of every column.
+    mask : ndarray of bool, shape (n, T)
+        Γ.
+    AP : ndarray of shape (m, T)
+        ``A_Γ p_Γ`` (reused for the residual update when the support does not change).
     """
     mask = X != 0
     empty = ~mask.any(axis=0)
     if np.any(empty):
         mask[:, empty] = topk_mask(P[:, empty], k[empty])
     Pg = np.where(mask, P, 0)
+    AP = problem.matvec_sparse(Pg)
     num = _colsq(Pg)
-    den = _colsq(problem.matvec_sparse(Pg))
+    den = _colsq(AP)
     safe = den > 0
     mu = np.where(safe, num / np.where(safe, den, 1), 1.0 / problem.norm2() ** 2)
-    return mu, mask
+    return mu.astype(P.dtype, copy=False), mask, AP
 
 
 @register
@@ -50,6 +60,10 @@ class IHT(Solver):
         Relative-change / relative-residual tolerance; 0 disables early stops.
     stagnation : int or None, default=None
         Stop when the support is unchanged for this many iterations.
+    stall : int or None, default=None
+        Stop a column whose residual fell by less than a factor ``0.999**stall``
+        over the last ``stall`` iterations (``status="stalled"``; see
+        :class:`~sparserec.solvers.Solver`). None disables the test.
 
     Notes
     -----
@@ -89,11 +103,12 @@ class IHT(Solver):
     c = 0.01            # NIHT sufficient-decrease constant
     max_backtrack = 60  # 2**-60 shrinks any step to nothing
 
-    def __init__(self, *, step=None, max_iter=1000, tol=1e-10, stagnation=None):
+    def __init__(self, *, step=None, max_iter=1000, tol=1e-10, stagnation=None, stall=None):
         self.step = step
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
     def _validate_params(self, problem):
         super()._validate_params(problem)
@@ -124,30 +139,41 @@ class IHT(Solver):
         return state
 
     def _niht_step(self, problem, state, P, sparsity):
+        """One NIHT step on every column (two products with ``A`` once the support is stable).
+
+        With ``Γ = supp(x)`` unchanged by the thresholding, ``x⁺ − x = μ p_Γ`` and the
+        residual update ``r⁺ = r − μ A_Γ p_Γ`` reuses the product the step needed. A
+        column whose support changes pays one more product ``A(x⁺ − x)`` for the
+        backtracking test, and ``μ`` is halved until it passes.
+        """
         X, R = state["X"], state["R"]
         proj = self._projection
-        mu, mask = normalized_step(problem, X, P, sparsity.k)
-        T = X.shape[1]
-        X_new = np.empty_like(X)
-        R_new = np.empty_like(R)
-        todo = np.arange(T)
+        mu, mask, AP = normalized_step(problem, X, P, sparsity.k)
+        X_new, kept = proj(X + mu * P, sparsity)
+        R_new = R - mu * AP                     # exact for the columns that keep Γ
+        todo = np.flatnonzero(np.any(kept != mask, axis=0))
+        cand = X_new[:, todo]
         for _ in range(self.max_backtrack):
-            sub = sparsity if todo.size == T else sparsity.take(todo)
-            Xc, _ = proj(X[:, todo] + mu[todo] * P[:, todo], sub)
-            D = Xc - X[:, todo]
+            if todo.size == 0:
+                break
+            D = cand - X[:, todo]
             AD = problem.matvec_sparse(D)
-            same = np.all((Xc != 0) == mask[:, todo], axis=0)
             dd = _colsq(D)
             add = _colsq(AD)
             omega = np.where(add > 0, (1 - self.c) * dd / np.where(add > 0, add, 1), np.inf)
-            ok = same | (dd == 0) | (mu[todo] <= omega)
-            acc = todo[ok]
-            X_new[:, acc] = Xc[:, ok]
-            R_new[:, acc] = R[:, acc] - AD[:, ok]
+            ok = (dd == 0) | (mu[todo] <= omega)
+            X_new[:, todo[ok]] = cand[:, ok]
+            R_new[:, todo[ok]] = R[:, todo[ok]] - AD[:, ok]
             todo = todo[~ok]
             if todo.size == 0:
                 break
             mu[todo] *= 0.5  # mu <- mu / (kappa (1 - c)) with kappa (1 - c) = 2
+            cand, kept = proj(X[:, todo] + mu[todo] * P[:, todo], sparsity.take(todo))
+            same = ~np.any(kept != mask[:, todo], axis=0)
+            acc = todo[same]                      # back on Γ: x⁺ − x = μ p_Γ again
+            X_new[:, acc] = cand[:, same]
+            R_new[:, acc] = R[:, acc] - mu[acc] * AP[:, acc]
+            cand, todo = cand[:, ~same], todo[~same]
         if todo.size:  # step shrunk to nothing: x is a fixed point
             X_new[:, todo] = X[:, todo]
             R_new[:, todo] = R[:, todo]

@@ -52,6 +52,10 @@ class IOBS(NewtonThresholding):
     stagnation : int or None, default=None
         Stop when the support is unchanged for this many iterations; None
         disables the test.
+    stall : int or None, default=None
+        Stop a column whose residual fell by less than a factor ``0.999**stall``
+        over the last ``stall`` iterations (``status="stalled"``; see
+        :class:`~sparserec.solvers.Solver`). None disables the test.
 
     Notes
     -----
@@ -104,7 +108,8 @@ class IOBS(NewtonThresholding):
     _correct = True
 
     def __init__(self, *, curvature="exact", damping="auto", selection="saliency",
-                 correction="undamped", step=1.0, max_iter=200, tol=1e-10, stagnation=None):
+                 correction="undamped", step=1.0, max_iter=200, tol=1e-10, stagnation=None,
+                 stall=None):
         self.curvature = curvature
         self.damping = damping
         self.selection = selection
@@ -113,6 +118,7 @@ class IOBS(NewtonThresholding):
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
     def _validate_params(self, problem):
         super()._validate_params(problem)

@@ -26,9 +26,10 @@ class _Column:
     otherwise they are None and the columns are gathered when needed.
     """
 
-    __slots__ = ("b", "idx", "inset", "L", "z", "gamma", "AS", "GS", "s")
+    __slots__ = ("b", "idx", "inset", "L", "z", "gamma", "AS", "GS", "s", "cap")
 
     def __init__(self, b, m, n, atoms, dtype, gram, buffered):
+        self.cap = atoms                                # atoms to select in this column
         self.b = b                                      # Aᵀy, shape (n,)
         self.idx = np.empty(atoms, dtype=np.intp)       # Γ in selection order
         self.inset = np.zeros(n, dtype=bool)            # membership of Γ
@@ -184,8 +185,9 @@ class OMP(Solver):
     def _validate_params(self, problem):
         owner = type(self).__name__
         if self.max_iter is not None:
-            check_int(self.max_iter, "max_iter", owner, low=1, high=problem.k,
-                      expected=f"None or an int in [1, k={problem.k}]")
+            kmin = int(np.min(problem.sparsity.k))
+            check_int(self.max_iter, "max_iter", owner, low=1, high=kmin,
+                      expected=f"None or an int in [1, k={kmin}]")
         if self.tol is not None:
             check_real(self.tol, "tol", owner, low=0.0,
                        expected="None or a finite real number >= 0")
@@ -200,10 +202,13 @@ class OMP(Solver):
                                 "LinearOperator. Use precompute=False or 'auto'.")
 
     def _atoms(self, problem):
-        return problem.k if self.max_iter is None else int(self.max_iter)
+        """Atoms to select in every column: its ``k``, or ``max_iter`` (shape (T,))."""
+        if self.max_iter is None:
+            return problem.sparsity.k
+        return np.full(problem.n_signals, int(self.max_iter), dtype=np.int64)
 
     def _loop_max_iter(self, problem):
-        return self._atoms(problem)
+        return int(np.max(self._atoms(problem)))
 
     def _loop_tol(self):
         return 0.0  # OMP's tol bounds ‖r‖² and is applied in _step
@@ -214,7 +219,7 @@ class OMP(Solver):
             if problem.is_operator or problem.n > 4096:
                 return False
             m, n, T = problem.m, problem.n, problem.n_signals
-            return m >= n or (T > 1 and 2 * T * self._atoms(problem) >= n)
+            return m >= n or (T > 1 and 2 * int(np.sum(self._atoms(problem))) >= n)
         return bool(pre)
 
     # ------------------------------------------------------------ hooks
@@ -224,7 +229,8 @@ class OMP(Solver):
         m, n, T = problem.m, problem.n, problem.n_signals
         ctx = _Context()
         ctx.problem = problem
-        ctx.atoms = self._atoms(problem)
+        caps = self._atoms(problem)
+        ctx.atoms = int(np.max(caps))
         ctx.tol = None if self.tol is None else float(self.tol)
         ctx.eps = float(np.finfo(dtype).eps)
         ctx.gram = self._use_gram(problem)
@@ -237,23 +243,24 @@ class OMP(Solver):
             B = ctx.A.T @ Y
         ctx.G = ctx.A.T @ ctx.A if ctx.gram else None
         ctx.A32, ctx.slack = (None, 0.0) if (ctx.gram or ctx.A is None) \
-            else _screening(ctx.A, ctx.atoms * T)
+            else _screening(ctx.A, int(np.sum(caps)))
         ctx.r32 = np.empty(m, dtype=np.float32)
-        per_col = ctx.atoms * (m + (n if ctx.gram else 0)) * dtype.itemsize
-        buffered = problem.is_operator or T * per_col <= self.buffer_bytes
+        per_atom = (m + (n if ctx.gram else 0)) * dtype.itemsize
+        buffered = problem.is_operator or int(np.sum(caps)) * per_atom <= self.buffer_bytes
         cols = np.empty(T, dtype=object)
         for t in range(T):
-            cols[t] = _Column(np.ascontiguousarray(B[:, t]), m, n, ctx.atoms, dtype, ctx.gram,
-                              buffered)
+            cols[t] = _Column(np.ascontiguousarray(B[:, t]), m, n, int(caps[t]), dtype,
+                              ctx.gram, buffered)
         state["omp"] = ctx
         state["cols"] = cols
 
         X, R = state["X"], state["R"]
         for t in np.flatnonzero(np.any(X != 0, axis=0)):  # warm start on supp(x0)
             S = np.flatnonzero(X[:, t])
-            if S.size > ctx.atoms:
+            if S.size > caps[t]:
                 raise ValueError(f"The 'x0' argument of OMP.solve has {S.size} nonzeros in "
-                                 f"column {t}; at most max_iter={ctx.atoms} are allowed.")
+                                 f"column {t}; at most {int(caps[t])} (its k or max_iter) "
+                                 "are allowed.")
             col = cols[t]
             for lam in S:
                 if not self._add_atom(ctx, col, lam):
@@ -344,13 +351,13 @@ class OMP(Solver):
         cols = state["cols"]
         X, R, Y = state["X"], state["R"], state["Y"]
         done = state["done"]
-        eps, atoms, tol, gram = ctx.eps, ctx.atoms, ctx.tol, ctx.gram
+        eps, tol, gram = ctx.eps, ctx.tol, ctx.gram
         if not gram:
             lams = self._select(problem, ctx, R)
         early = dependent = 0
         for j in range(len(cols)):
             col = cols[j]
-            if col.s >= atoms:  # warm start already used the budget
+            if col.s >= col.cap:  # warm start already used the budget
                 done[j] = True
                 continue
             if gram:
@@ -377,7 +384,7 @@ class OMP(Solver):
                 dependent += 1
                 continue
             self._refit(ctx, col, X, R, Y, j)
-            if col.s >= atoms:
+            if col.s >= col.cap:
                 done[j] = True
             elif tol is not None:
                 r = R[:, j]

@@ -33,6 +33,10 @@ class TopkIOBS(NewtonThresholding):
     stagnation : int or None, default=None
         Stop when the support is unchanged for this many iterations; None
         disables the test.
+    stall : int or None, default=None
+        Stop a column whose residual fell by less than a factor ``0.999**stall``
+        over the last ``stall`` iterations (``status="stalled"``; see
+        :class:`~sparserec.solvers.Solver`). None disables the test.
 
     Notes
     -----
@@ -65,12 +69,13 @@ class TopkIOBS(NewtonThresholding):
     name = "topk_iobs"
 
     def __init__(self, *, curvature="exact", damping="auto", step=1.0, max_iter=200, tol=1e-10,
-                 stagnation=None):
+                 stagnation=None, stall=None):
         self.curvature = curvature
         self.damping = damping
         self.step = step
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
+        self.stall = stall
 
 

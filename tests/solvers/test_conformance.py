@@ -59,7 +59,7 @@ RECOVERY_TOL = {
 #: problem's conditioning, so it only agrees to its own accuracy.
 MULTI_RHS_TOL = {"basis_pursuit": 1e-6}
 
-STATUSES = {"converged", "max_iter", "diverged", "timeout"}
+STATUSES = {"converged", "max_iter", "stalled", "diverged", "timeout"}
 HISTORY_KEYS = {"objective", "residual_norm", "support_changes", "time"}
 
 
