@@ -96,7 +96,7 @@ MODULES = [
     "sparserec.curvature.identity", "sparserec.curvature.woodfisher",
     "sparserec.curvature.factory",
     "sparserec.kernels", "sparserec.kernels.topk", "sparserec.kernels.obs",
-    "sparserec.kernels.lobs",
+    "sparserec.kernels.lobs", "sparserec.kernels.omp", "sparserec.kernels.homotopy",
     "sparserec.sklearn",
     "sparserec.pruning", "sparserec.pruning.network", "sparserec.pruning.calibration",
     "sparserec.pruning.iterated",

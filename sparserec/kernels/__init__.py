@@ -8,11 +8,16 @@ plain Python and must pass the same tests.
 * :mod:`.topk` — top-k selection (the one tie rule), per column;
 * :mod:`.obs` — OBS saliency, update, inverse downdate, greedy removal (OBC),
   Cholesky rank-one update;
-* :mod:`.lobs` — L-OBS's sequential updates with a fixed inverse.
+* :mod:`.lobs` — L-OBS's sequential updates with a fixed inverse;
+* :mod:`.omp` — one OMP iteration (Cholesky append, refit) for a block of signals;
+* :mod:`.homotopy` — the ℓ1 homotopy path to the exact basis-pursuit solution,
+  with its optimality certificate.
 """
+from .homotopy import certify, l1_homotopy
 from .lobs import lobs_sequential
 from .obs import chol_update, greedy_obs, obs_downdate, obs_saliency, obs_update
 from .topk import hard_threshold, topk, topk_mask, topk_numba, topk_numpy
 
 __all__ = ["topk", "topk_numba", "topk_numpy", "topk_mask", "hard_threshold", "obs_saliency",
-           "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential"]
+           "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential",
+           "l1_homotopy", "certify"]

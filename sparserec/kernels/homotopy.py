@@ -1,4 +1,4 @@
-r"""ℓ1 homotopy (LARS–Lasso path to λ = 0): the exact basis-pursuit solution, and its twin.
+r"""The ℓ1 homotopy (LARS–Lasso path to λ = 0): the exact basis-pursuit solution, and its twin.
 
 For ``y = Ax`` with ``A`` of shape (m, n), the Lasso solution
 
@@ -320,8 +320,14 @@ def l1_homotopy_numba(A, Y, *, nonneg=False, max_steps=None):
 
     Parameters
     ----------
-    A, Y, nonneg, max_steps
-        As in :func:`l1_homotopy`.
+    A : ndarray of shape (m, n)
+        The matrix.
+    Y : ndarray of shape (m,) or (m, T)
+        Right-hand side(s).
+    nonneg : bool, default=False
+        The nonnegative program.
+    max_steps : int or None, default=None
+        Cap on the path's events.
 
     Returns
     -------
@@ -407,8 +413,14 @@ def l1_homotopy_numpy(A, Y, *, nonneg=False, max_steps=None):
 
     Parameters
     ----------
-    A, Y, nonneg, max_steps
-        As in :func:`l1_homotopy`.
+    A : ndarray of shape (m, n)
+        The matrix.
+    Y : ndarray of shape (m,) or (m, T)
+        Right-hand side(s).
+    nonneg : bool, default=False
+        The nonnegative program.
+    max_steps : int or None, default=None
+        Cap on the path's events.
 
     Returns
     -------
@@ -426,7 +438,7 @@ def l1_homotopy_numpy(A, Y, *, nonneg=False, max_steps=None):
 
 
 def l1_homotopy(A, Y, *, nonneg=False, max_steps=None, engine="numba"):
-    r"""Basis pursuit by the ℓ1 homotopy, with a certificate of exactness per column.
+    r"""Solve basis pursuit by the ℓ1 homotopy, with a certificate of exactness per column.
 
     Parameters
     ----------
