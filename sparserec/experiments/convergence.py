@@ -175,7 +175,7 @@ def main(argv=None):
         backend, workers, scheduler = resolve_backend(parser, args)
         sweep = make_sweep(specs, m=args.m, n=args.n, k=args.k, trials=args.trials,
                            seed=args.seed, matrix=args.matrix, signal=args.signal,
-                           noise=args.noise, threshold=args.threshold, mode=args.batch,
+                           noise=args.noise, threshold=args.threshold, mode=args.batch or "fresh",
                            kappa=args.kappa, corr=args.corr)
         try:
             run_sweep(sweep, out, backend=backend, workers=workers, scheduler=scheduler,

@@ -47,17 +47,21 @@ __all__ = ["PRESETS", "build_parser", "make_sweep", "analyze", "main"]
 #: Program name in ``--help`` and error lines (runs from a clone and from an install).
 PROG = "python -m sparserec.experiments.phase_transition"
 
-_SOLVERS = ["iht:step=normalized,max_iter=300", "htp", "cosamp:max_iter=100", "subspace_pursuit", "omp",
-            "basis_pursuit"]
+_SOLVERS = ["iht:step=normalized,max_iter=300,stall=30", "htp", "cosamp:max_iter=100,stall=15",
+            "subspace_pursuit", "omp",
+            "iobs", "basis_pursuit"]
 
 #: Preset grids. ``solvers`` lists candidates; those not registered at run time are skipped.
+#: ``batch`` and ``adaptive`` are the sampling defaults (see the module docstring).
 PRESETS = {
-    "default": {"n": 200, "deltas": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    "default": {"n": 500, "deltas": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
                 "rhos": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8],
-                "trials": 10, "solvers": _SOLVERS, "out": "results/phase_transition"},
+                "trials": 10, "solvers": _SOLVERS, "batch": "common", "adaptive": False,
+                "out": "results/phase_transition"},
     "paper": {"n": 1000, "deltas": [round(0.05 * i, 2) for i in range(1, 20)],
               "rhos": [round(0.025 * i, 3) for i in range(1, 37)],
-              "trials": 50, "solvers": _SOLVERS, "out": "results/phase_transition_paper"},
+              "trials": 50, "solvers": _SOLVERS, "batch": "common", "adaptive": True,
+              "out": "results/phase_transition_paper"},
 }
 
 
@@ -73,9 +77,10 @@ def build_parser():
                "--rhos 0.05,0.1,0.2,0.3 --trials 20 --out results/pt")
     g = p.add_argument_group("sweep")
     g.add_argument("--preset", choices=list(PRESETS), default="default",
-                   help="default: n=200, 9 δ × 12 ρ, 10 trials (~1 min on 2 cores); "
-                        "paper: n=1000, δ=0.05..0.95, ρ=0.025..0.9, 50 trials (overnight "
-                        "or Dask). Other options override the preset's values")
+                   help="default: n=500, 9 δ × 12 ρ, 10 trials, common matrices (about a "
+                        "minute on 2 cores); paper: n=1000, 19 δ (0.05..0.95) × 36 ρ "
+                        "(0.025..0.9), 50 trials, common matrices, adaptive ρ sampling. "
+                        "Other options override the preset's values")
     g.add_argument("--solver", action="append", default=None, metavar="SPEC",
                    help="solver to run, repeatable; 'name' or 'name:key=value,key=value' "
                         "with Python-literal values, e.g. --solver iht --solver "
@@ -90,6 +95,17 @@ def build_parser():
                    help="ρ = k/m values in (0, 1] (k = max(1, round(ρm)))")
     g.add_argument("--trials", type=int, default=None,
                    help="trials per cell, >= 1 (default: the preset's, 10 or 50)")
+    g.add_argument("--adaptive", dest="adaptive", action="store_true", default=None,
+                   help="adaptive ρ sampling: per δ, bisect for the band between "
+                        "--band success rates with --probe-trials trials per probe, then "
+                        "run the full --trials only there and on one cell each side "
+                        "(rows say which cells were computed; default: the preset's, "
+                        "on for paper)")
+    g.add_argument("--no-adaptive", dest="adaptive", action="store_false",
+                   help="compute every cell of the grid (default for the default preset)")
+    g.add_argument("--probe-trials", type=int, default=10, metavar="T",
+                   help="trials per bisection probe with --adaptive, >= 1 "
+                        "(default: %(default)s)")
     add_problem_options(p, MATRICES, SIGNALS, "rademacher")
     add_run_options(p)
     return p
@@ -109,6 +125,8 @@ def _check_args(parser, args):
     trials = preset["trials"] if args.trials is None else args.trials
     if trials < 1:
         parser.error(f"argument --trials: must be >= 1; got {trials}")
+    if args.probe_trials < 1:
+        parser.error(f"argument --probe-trials: must be >= 1; got {args.probe_trials}")
     if args.corr is not None and not -1 < args.corr < 1:
         parser.error(f"argument --corr: must be in (-1, 1); got {args.corr:g}")
     return n, sorted(set(deltas)), sorted(set(rhos)), trials
@@ -116,11 +134,12 @@ def _check_args(parser, args):
 
 def make_sweep(solvers, *, n, deltas, rhos, trials, seed=0, matrix="gaussian",
                signal="rademacher", noise=0.0, threshold=1e-3, mode="fresh", kappa=None,
-               corr=None, preset=None):
+               corr=None, preset=None, adaptive=False, probe_trials=10):
     """The phase-transition sweep (a :class:`~sparserec.harness.Sweep`).
 
     Cells are ``{matrix, [kappa | r], signal, noise, n, delta, rho}`` in that
-    order (δ outer, ρ inner).
+    order (δ outer, ρ inner). ``mode``, ``adaptive`` and ``probe_trials`` are
+    the :class:`~sparserec.harness.Sweep` options of the same names.
     """
     grid = {"matrix": [matrix]}
     if matrix == "conditioned":
@@ -130,7 +149,8 @@ def make_sweep(solvers, *, n, deltas, rhos, trials, seed=0, matrix="gaussian",
     grid.update({"signal": [signal], "noise": [noise], "n": [n], "delta": list(deltas),
                  "rho": list(rhos)})
     return Sweep(solvers, grid, trials=trials, seed=seed, mode=mode, threshold=threshold,
-                 name="phase_transition", metadata={"preset": preset})
+                 name="phase_transition", metadata={"preset": preset}, adaptive=adaptive,
+                 probe_trials=probe_trials)
 
 
 def analyze(out, quiet=False):
@@ -198,10 +218,13 @@ def main(argv=None):
         if not specs:
             parser.error("argument --solver: none of the preset's solvers is registered")
     backend, workers, scheduler = resolve_backend(parser, args)
+    preset = PRESETS[args.preset]
     sweep = make_sweep(specs, n=n, deltas=deltas, rhos=rhos, trials=trials, seed=args.seed,
                        matrix=args.matrix, signal=args.signal, noise=args.noise,
-                       threshold=args.threshold, mode=args.batch, kappa=args.kappa,
-                       corr=args.corr, preset=args.preset)
+                       threshold=args.threshold, mode=args.batch or preset["batch"],
+                       kappa=args.kappa, corr=args.corr, preset=args.preset,
+                       adaptive=preset["adaptive"] if args.adaptive is None else args.adaptive,
+                       probe_trials=args.probe_trials)
     try:
         run_sweep(sweep, out, backend=backend, workers=workers, scheduler=scheduler,
                   resume=args.resume, quiet=args.quiet)

@@ -117,10 +117,15 @@ def add_problem_options(p, matrices, signals, default_signal):
     g.add_argument("--threshold", type=_positive_float, default=1e-3, metavar="EPS",
                    help="success criterion: relative ℓ2 error ‖x̂ − x‖/‖x‖ <= EPS "
                         "(default: %(default)g)")
-    g.add_argument("--batch", choices=list(MODES), default="fresh",
-                   help="matrix mode: 'fresh' draws a new matrix for every trial (default); "
-                        "'shared' draws one matrix per cell and solves its trials as one "
-                        "multi-RHS problem (faster; recorded in the 'mode' column)")
+    g.add_argument("--batch", choices=list(MODES), default=None,
+                   help="matrix mode (recorded in the 'mode' column): 'fresh' draws a new "
+                        "matrix for every trial and solves it alone (the literature's "
+                        "protocol; default); 'common' draws one matrix A(δ, t) per δ and "
+                        "trial t and solves every ρ cell's signal of that trial as one "
+                        "multi-RHS block (each cell still sees independent matrices over "
+                        "its trials; fastest); 'shared' draws one matrix per cell for all "
+                        "its trials (trials then share a matrix). Default: the experiment's "
+                        "(its preset's), else 'fresh'")
 
 
 def add_run_options(p):
