@@ -28,6 +28,7 @@ SCRIPTS = {
     "conditioning": ([], ["conditioning_trials.csv"]),
     "phase_transition": ([], []),
     "pruning_accuracy": ([], []),
+    "prune_global": ([], ["prune_global_retrain.csv"]),
 }
 TIMEOUT = 240  # seconds per script; each takes a few seconds on an idle machine
 
@@ -56,7 +57,8 @@ def smoke_runs(tmp_path_factory):
 #: pruning_accuracy.csv leaves per-layer columns empty on the dense row and epsilon empty
 #: for every method but Net-Trim; a phase fit may be undefined where a solver never fails.
 FINITE_COLUMNS = {"pruning_accuracy.csv": ["accuracy", "density", "wall_s"],
-                  "phase_transition.csv": ["delta", "n_obs"]}
+                  "phase_transition.csv": ["delta", "n_obs"],
+                  "prune_global.csv": ["sparsity", "accuracy", "density"]}
 
 
 def _check_finite(path):
