@@ -78,8 +78,10 @@ def _retrain_panel(ax, r, colors, title):
                label=f"{e} epoch{'s' if e != 1 else ''}")
     ax.set_xticks(x, methods, rotation=35, ha="right")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 112)
+    ax.set_yticks(range(0, 101, 20))
     ax.set_title(title)
+    ax.legend(loc="upper center", ncol=3)
 
 
 def plot(out):
@@ -125,7 +127,6 @@ def plot(out):
                    & (rt["config"] == "90%")]
         _retrain_panel(axes[1, 1], nwide, colors,
                        "(e) masked retraining, network-wide, 90 %")
-        axes[1, 1].legend(loc="upper right")
         lw = rt[(rt["scope"] == "layer-wise") & (rt["config"] == "L-OBS densities")]
         _retrain_panel(axes[1, 2], lw, colors,
                        "(f) masked retraining, layer-wise, L-OBS densities")

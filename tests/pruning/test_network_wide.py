@@ -29,7 +29,7 @@ def test_prune_global_reports_levels_and_reuses_the_curvature(digits, name, para
     net, (Xtr, ytr, Xte, yte) = digits
     sp = [0.5, 0.8]
     pruned, rec = nw.prune_global(net, Xtr, ytr, solvers.get(name, **params), sp,
-                                  max_samples=200)
+                                  max_samples=100)
     sizes = np.array([W.size for W in net.weights])
     for s, m, r in zip(sp, pruned, rec):
         kept = sum(int(np.count_nonzero(W)) for W in m.weights)
@@ -39,7 +39,7 @@ def test_prune_global_reports_levels_and_reuses_the_curvature(digits, name, para
         for b0, b1 in zip(net.biases, m.biases):
             np.testing.assert_array_equal(b0, b1)                          # biases untouched
     # the curvature fitted once gives the network a fresh solve gives
-    p = nw.network_problem(net, Xtr, ytr, sp[1], max_samples=200)
+    p = nw.network_problem(net, Xtr, ytr, sp[1], max_samples=100)
     fresh = solvers.get(name, **params).solve(p).x
     again = np.concatenate([W.ravel() for W in pruned[1].weights])
     np.testing.assert_allclose(again, fresh, rtol=1e-12, atol=1e-14)
@@ -47,10 +47,10 @@ def test_prune_global_reports_levels_and_reuses_the_curvature(digits, name, para
 
 def test_global_levels_differ_across_layers(digits):
     net, (Xtr, ytr, Xte, yte) = digits
-    _, rec = nw.prune_global(net, Xtr, ytr, "woodfisher", [0.9], max_samples=200)
+    _, rec = nw.prune_global(net, Xtr, ytr, "woodfisher", [0.9], max_samples=100)
     dens = rec[0]["layer_densities"]
     assert max(dens) - min(dens) > 0.05   # the saliencies, not the user, set the levels
-    pruned, _ = nw.prune_global(net, Xtr, ytr, "woodfisher", [0.5], max_samples=200)
+    pruned, _ = nw.prune_global(net, Xtr, ytr, "woodfisher", [0.5], max_samples=100)
     assert pruned[0].accuracy(Xte, yte) >= net.accuracy(Xte, yte) - 0.05
 
 

@@ -131,6 +131,17 @@ def test_woodtaylor_matches_the_reference_statistic_and_update(network):
     np.testing.assert_allclose(x2, x, rtol=1e-8, atol=1e-10 * np.abs(x).max())
 
 
+def test_woodtaylor_with_a_diagonal_curvature_is_ebd(network):
+    # ALGORITHMS.md: WoodTaylor's statistic with a diagonal Fisher is EBD's minus a
+    # constant; the summed update of a diagonal curvature moves no kept weight
+    w = network.default_start()[:, 0]
+    D = Diagonal(make_curvature("gauss_newton", network, 0.01, x=w))
+    wt = solvers.get("woodtaylor", curvature=D, damping=None).solve(network).x
+    ebd = solvers.get("ebd", curvature=D, damping=None, update="newton").solve(network).x
+    np.testing.assert_array_equal(wt != 0, ebd != 0)
+    np.testing.assert_allclose(wt, ebd, rtol=1e-13)   # z − (z_Q/d)·d on the kept set: roundoff
+
+
 def test_woodtaylor_rescales_the_fisher_of_sums():
     # least squares: the rows a_p give F = AᵀA/m, the Hessian of ½‖Ax − y‖² is m·F
     rng = np.random.default_rng(3)
