@@ -12,7 +12,8 @@ import scipy.linalg as sla
 from sparserec import Problem
 from sparserec.curvature import (BlockLowRank, Damped, DominantEigenspace, ExactGram,
                                  GaussNewton, WoodFisher, make_curvature)
-from sparserec.problems import ArrayRows, LayerProblem, NetworkLoss, NetworkLossProblem
+from sparserec.problems import (ArrayRows, LayerProblem, LogisticRegression, NetworkLoss,
+                                NetworkLossProblem, ObjectiveProblem)
 
 from conftest import dense_fisher_and_gn, tiny_mlp
 
@@ -203,7 +204,6 @@ def test_block_low_rank_errors():
                                          r"None or a float in \(0, 1\]; got 1\.5\."):
         DominantEigenspace(energy=1.5).fit(Problem(U, np.ones(3), 2))
     with pytest.raises(ValueError, match="gauss_newton_rows"):
-        from sparserec.problems import LogisticRegression, ObjectiveProblem
         GaussNewton().fit(ObjectiveProblem(LogisticRegression(U, np.array([0, 1, 1])), 2))
     # a damped version is invertible, and equals the dense computation
     D = BlockLowRank(ArrayRows(U, n_samples=2.0), lam=0.5)

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
+import sparserec.problems.network as net_mod
 from sparserec.problems import ArrayRows, KroneckerRows, NetworkLoss, NetworkLossProblem, mlp
 from sparserec.problems.rows import RowFactor
+from sparserec.pruning import MLP
 
 from conftest import dense_fisher_and_gn, tiny_mlp
 
@@ -117,7 +119,6 @@ def test_kronecker_rows_agree_with_dense_columns(loss, kind):
 
 
 def test_kronecker_rows_chunking_bounds_memory(loss, monkeypatch):
-    import sparserec.problems.network as net_mod
     monkeypatch.setattr(net_mod, "CHUNK_ELEMENTS", 40)
     rows = loss.sample_gradients(loss.theta0)
     U = rows.columns(0, loss.n)
@@ -144,7 +145,6 @@ def test_problem_budget_layout_and_densities(net, loss):
 
 
 def test_forward_matches_the_pruning_mlp(net):
-    from sparserec.pruning import MLP
     W, b, X, _ = net
     np.testing.assert_array_equal(MLP(W, b).forward(X), mlp.forward(W, b, X)[-1])
 
