@@ -25,7 +25,8 @@ SCRIPTS = {"sparserec-phase-transition": "phase_transition",
            "sparserec-convergence": "convergence",
            "sparserec-conditioning": "conditioning",
            "sparserec-prune-network": "prune_network",
-           "sparserec-nettrim-samples": "nettrim_samples"}
+           "sparserec-nettrim-samples": "nettrim_samples",
+           "sparserec-prune-global": "prune_global"}
 
 
 def _setup_cfg():

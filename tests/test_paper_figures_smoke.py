@@ -29,6 +29,7 @@ SCRIPTS = {
     "phase_transition": ([], []),
     "pruning_accuracy": ([], []),
     "nettrim_samples": ([], ["nettrim_samples_cells.csv"]),
+    "prune_global": ([], ["prune_global_retrain.csv"]),
 }
 TIMEOUT = 240  # seconds per script; each takes a few seconds on an idle machine
 
@@ -59,7 +60,8 @@ def smoke_runs(tmp_path_factory):
 #: (phase_transition.csv, and the 50 % points of nettrim_samples.csv).
 FINITE_COLUMNS = {"pruning_accuracy.csv": ["accuracy", "density", "wall_s"],
                   "phase_transition.csv": ["delta", "n_obs"],
-                  "nettrim_samples.csv": ["s_frac", "slogns", "dt_samples", "n_obs"]}
+                  "nettrim_samples.csv": ["s_frac", "slogns", "dt_samples", "n_obs"],
+                  "prune_global.csv": ["sparsity", "accuracy", "density"]}
 
 
 def _check_finite(path):
