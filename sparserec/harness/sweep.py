@@ -326,7 +326,8 @@ def timing_summary(df, wall, stats):
     Parameters
     ----------
     df : pandas.DataFrame
-        The sweep's rows (``solver``, ``solve_time``).
+        The sweep's rows (``solver`` and ``solve_time``, or ``time``; without
+        them the per-solver part is empty).
     wall : float
         Wall-clock seconds of the run.
     stats : dict
@@ -340,8 +341,12 @@ def timing_summary(df, wall, stats):
         and ``ms_per_solve``.
     """
     per = {}
+    col = next((c for c in ("solve_time", "time") if c in df.columns), None)
+    if col is None or "solver" not in df.columns:  # a runner without solve times
+        return {"wall_s": round(float(wall), 3), "tasks_computed": int(stats["computed"]),
+                "tasks_stored": int(stats["stored"]), "rows": int(len(df)), "solvers": per}
     for solver, g in df.groupby("solver", sort=False):
-        t = g["solve_time"].astype(float)
+        t = g[col].astype(float)
         total = float(np.nansum(t))
         per[str(solver)] = {"solves": int(len(g)), "solve_s": round(total, 3),
                             "ms_per_solve": round(1e3 * total / max(len(g), 1), 3)}

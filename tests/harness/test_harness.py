@@ -230,7 +230,7 @@ def test_backends_give_identical_tables(tmp_path):
 # ----------------------------------------------------------------------------- kill/resume
 KILL_ARGS = ["--solver", "iht", "--solver", "htp", "--n", "160", "--deltas", "0.3,0.5,0.7",
              "--rhos", "0.05,0.1,0.15,0.2,0.25", "--trials", "4", "--seed", "11",
-             "--backend", "serial", "--quiet"]
+             "--backend", "serial", "--batch", "fresh", "--quiet"]
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
