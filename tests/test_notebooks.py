@@ -1,8 +1,11 @@
 """Execute every notebook with nbclient on small sizes; any error fails the test.
 
 Each notebook has a cell tagged ``parameters``; the test replaces its contents by the
-small values below (as papermill would) before executing the notebook top to bottom.
+small values below (as papermill would) before executing the notebook top to bottom. The
+kernel runs with its default (inline) matplotlib backend, as for a user, and every cell
+that draws a figure must show it in its output.
 """
+import re
 from pathlib import Path
 
 import pytest
@@ -42,7 +45,18 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{name} needs exactly one cell tagged 'parameters'"
     tagged[0].source = SMALL[name]
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    # the user's setting: the kernel picks its inline backend (a library that forced Agg
+    # at import hid every figure, and MPLBACKEND=Agg here would hide that)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
+    drawing = [c for c in nb.cells if c.cell_type == "code" and FIGURE.search(c.source)]
+    assert drawing, f"{name} draws no figure"
+    for cell in drawing:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert images, f"{name}: this cell shows no figure:\n{cell.source[:300]}"
+
+
+#: A code cell that draws: creates a figure or plots through pandas.
+FIGURE = re.compile(r"plt\.(subplots|figure)\(|\.plot\(|\.imshow\(")

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import store
 from .backends import execute
 from .cells import MODES, recovery_problems
-from .metadata import sweep_metadata
+from .metadata import source_hash, sweep_metadata
 from .specs import SolverSpec
 from .tasks import Task, _importable, run_task, solve_and_score
 
@@ -107,6 +107,27 @@ class Sweep:
             raise ValueError("The 'grid' argument of Sweep is empty: no cells to run.")
         self.builder = _importable(self.builder)
         self.runner = _importable(self.runner)
+        self._resolved = {}
+
+    @property
+    def code(self):
+        """Fingerprint of the code that computes the rows (part of every task key).
+
+        :func:`~sparserec.harness.metadata.source_hash` of sparserec and of
+        the builder's and runner's modules, read when first asked for.
+        """
+        if not getattr(self, "_code", None):
+            self._code = source_hash(self.builder, self.runner)
+        return self._code
+
+    def task(self, spec, coords, trials):
+        """The :class:`Task` of solver ``spec`` on the cell ``coords`` for ``trials``."""
+        spec = SolverSpec.parse(spec)
+        if spec not in self._resolved:
+            self._resolved[spec] = spec.resolved_params()
+        return Task(spec, tuple(dict(coords).items()), tuple(int(t) for t in trials),
+                    int(self.seed), self.mode, float(self.threshold), self.builder, self.runner,
+                    int(self.blas_threads), self._resolved[spec], self.code)
 
     def cells(self):
         """Cell coordinate dicts, in grid order."""
@@ -127,9 +148,7 @@ class Sweep:
         for spec in self.solvers:
             for c in self.cells():
                 for block in blocks:
-                    t = Task(spec, tuple(c.items()), block, int(self.seed), self.mode,
-                             float(self.threshold), self.builder, self.runner,
-                             int(self.blas_threads))
+                    t = self.task(spec, c, block)
                     if t.key not in seen:
                         seen.add(t.key)
                         out.append(t)
@@ -137,9 +156,41 @@ class Sweep:
 
 
 def _progress(total, initial, desc, quiet):
-    disable = quiet or not sys.stdout.isatty()
+    disable = quiet or not sys.stderr.isatty()  # the bar is drawn on stderr
     return tqdm(total=total, initial=initial, desc=desc, unit="cell", disable=disable,
-                dynamic_ncols=True, smoothing=0.1)
+                dynamic_ncols=True, smoothing=0.1, file=sys.stderr)
+
+
+def _stored(cells_dir, task, *, warn):
+    """The stored rows of ``task``, or None (a corrupt file is removed, and reported if ``warn``)."""
+    path = cells_dir / task.filename
+    if not path.exists():
+        return None
+    try:
+        return store.read_cell(path, task.key, remove_corrupt=True)
+    except store.CorruptCellError as exc:
+        if warn:
+            log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
+        return None
+
+
+def _not_stored_meanwhile(todo, cells_dir, taken, bar):
+    """Yield the tasks of ``todo`` that no other run has stored since this one started.
+
+    Runs sharing an output directory thus split the remaining work: a task
+    another run finished is read (into ``taken``) instead of recomputed.
+    """
+    for task in todo:
+        rows = _stored(cells_dir, task, warn=False)
+        if rows is None:
+            yield task
+        else:
+            taken[task.key] = rows
+            bar.update(1)
+
+
+def _error_rows(df):
+    return int((df["status"] == "error").sum()) if "status" in df.columns else 0
 
 
 def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, resume=True,
@@ -159,20 +210,32 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     resume : bool, default=True
         Reuse valid stored cells. False deletes ``out/cells`` first.
     quiet : bool, default=False
-        No progress bar (it is also off when stdout is not a terminal).
+        No progress bar (it is also off when stderr is not a terminal).
 
     Returns
     -------
     pandas.DataFrame
         Every row of the sweep, in task order (solver, cell, trial).
+
+    Notes
+    -----
+    Stored cells are reused only when their task key matches, and the key
+    holds the solver's resolved parameters and the code's fingerprint
+    (:attr:`Sweep.code`): after a change of the code or of a default, the
+    cells are recomputed, and the files of the old keys are left in
+    ``out/cells`` (reported once; ``resume=False`` deletes them).
+
+    Several runs may share ``out`` (started together or while others run):
+    each reads the cells the others have stored, computes the rest, and
+    writes a complete ``results.parquet`` (see :mod:`sparserec.harness.store`).
     """
     out = Path(out)
     cells_dir = out / store.CELLS
     if not resume and cells_dir.exists():
-        for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
-            p.unlink()
-        for name in (store.RESULTS,):
-            (out / name).unlink(missing_ok=True)
+        with store.locked(cells_dir):
+            for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
+                p.unlink(missing_ok=True)
+        (out / store.RESULTS).unlink(missing_ok=True)
     cells_dir.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temps(cells_dir)
     store.remove_stale_temps(out)
@@ -180,26 +243,29 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     tasks = sweep.tasks()
     done = {}
     for t in tasks:
-        path = cells_dir / t.filename
-        if not path.exists():
-            continue
-        try:
-            done[t.key] = store.read_cell(path, t.key)
-        except store.CorruptCellError as exc:
-            log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
-            path.unlink(missing_ok=True)
+        rows = _stored(cells_dir, t, warn=True)
+        if rows is not None:
+            done[t.key] = rows
+    n_reused = len(done)
+    names = {t.filename for t in tasks}
+    other = sum(1 for p in cells_dir.glob("*.parquet") if p.name not in names)
+    if other:
+        log.info("%d stored cell file(s) in %s belong to no task of this run (other "
+                 "parameters, or another version of the code); they are kept and not used "
+                 "(--fresh deletes them).", other, cells_dir)
     todo = [t for t in tasks if t.key not in done]
     if done:
         log.info("Resuming %s: %d of %d cells already stored, %d to compute.",
                  sweep.name, len(done), len(tasks), len(todo))
     by_key = {t.key: t for t in todo}
-    n_err = sum(int((df["status"] == "error").sum()) for df in done.values()
-                if "status" in df.columns)
+    n_err = sum(_error_rows(df) for df in done.values())
+    taken = {}
     t0 = time.perf_counter()
     bar = _progress(len(tasks), len(done), sweep.name, quiet)
     try:
         bar.set_postfix(errors=n_err)
-        for key, rows in execute(run_task, todo, backend=backend, workers=workers,
+        pending = _not_stored_meanwhile(todo, cells_dir, taken, bar)
+        for key, rows in execute(run_task, pending, backend=backend, workers=workers,
                                  scheduler=scheduler):
             task = by_key[key]
             done[key] = store.write_cell(cells_dir / task.filename, rows, key)
@@ -207,20 +273,29 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
             if errs:
                 first = next(r.get("error", "") for r in rows if r.get("status") == "error")
                 log.warning("%s on %s: %d trial(s) raised (%s)", task.solver.label,
-                            dict(task.coords), errs, first)
+                            _cell_text(task.coords), errs, first)
             n_err += errs
             bar.update(1)
             bar.set_postfix(errors=n_err)
     finally:
         bar.close()
+    n_err += sum(_error_rows(df) for df in taken.values())
+    done.update(taken)
     df = pd.concat([done[t.key] for t in tasks], ignore_index=True)
     meta = sweep_metadata(sweep, backend=backend, workers=workers,
                           scheduler=scheduler if backend == "dask" else None,
                           n_rows=len(df), n_error_rows=int(n_err),
+                          tasks_reused=n_reused + len(taken),
+                          tasks_computed=len(tasks) - n_reused - len(taken),
                           compute_seconds=round(time.perf_counter() - t0, 3),
                           command=sys.argv if sys.argv and sys.argv[0] else None)
     store.write_results(out, df, meta)
     return df
+
+
+def _cell_text(coords):
+    """``n=40, delta=0.3, ...``: a cell's coordinates for a log line."""
+    return ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v}" for k, v in coords)
 
 
 def load_results(out):

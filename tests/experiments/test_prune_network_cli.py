@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
 import pytest
 
 from sparserec.experiments import prune_network as E
 from sparserec.harness import store
+from sparserec.harness.metadata import package_version
 
 TABLES = ("pruning_runs.csv", "pruning_layers.csv", "pruning_iterated.csv")
 TIMING = {"wall_s", "solve_s", "time_s", "wall_s_all_rounds"}
@@ -51,6 +53,9 @@ def test_smoke_resumes_per_task(tmp_path):
     it = pd.read_csv(out / "pruning_iterated.csv")
     assert list(it.columns) == E.ITERATED_COLUMNS and it["round"].tolist() == [1, 2, 3] * 4
     assert (out / "pruning_table.md").read_text().count("| obc |") >= 2
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["sparserec"] == {**package_version(), "source_hash": meta["sparserec"]["source_hash"]}
+    assert meta["experiment"] == "prune_network" and meta["network"].startswith("digits")
 
     # rerun (another backend): nothing recomputed, identical tables
     _run(out, "--backend", "joblib", "--workers", "2")
