@@ -33,11 +33,10 @@ from sparserec import solvers as _solvers
 from sparserec.ensembles import MATRICES, SIGNALS
 
 from sparserec.harness import Sweep, load_results, run_sweep, store
-from sparserec.harness.cli import (ArgumentParser, _positive_int, add_problem_options,
-                                   add_run_options, check_memory, check_out, check_size,
-                                   check_solvers, done_line, headless_figures,
-                                   recovery_probes, resolve_backend, resolve_solvers,
-                                   setup_logging)
+from sparserec.harness.cli import (ArgumentParser, add_problem_options, add_run_options,
+                                   check_memory, check_out, check_size, check_solvers,
+                                   done_line, headless_figures, _positive_int, recovery_probes,
+                                   resolve_backend, resolve_solvers, setup_logging, size_int)
 from sparserec.harness.plotting import convergence_figure, save, style
 
 __all__ = ["record_history", "make_sweep", "analyze", "build_parser", "main"]
@@ -139,11 +138,11 @@ def build_parser():
         epilog="Example: %(prog)s --matrix conditioned --kappa 100 "
                "--m 128 --n 256 --k 10 --solver iht --solver topk_iobs --out results/conv")
     g = p.add_argument_group("problem and solvers")
-    g.add_argument("--m", type=_positive_int, default=128,
+    g.add_argument("--m", type=size_int, default=128,
                    help="measurements (default: %(default)s)")
-    g.add_argument("--n", type=_positive_int, default=256,
+    g.add_argument("--n", type=size_int, default=256,
                    help="unknowns (default: %(default)s)")
-    g.add_argument("--k", type=_positive_int, default=12,
+    g.add_argument("--k", type=size_int, default=12,
                    help="sparsity, <= n (default: %(default)s)")
     g.add_argument("--trials", type=_positive_int, default=10,
                    help="seeded instances, >= 1 (default: %(default)s)")

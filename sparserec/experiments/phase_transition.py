@@ -37,11 +37,11 @@ from sparserec import solvers as _solvers
 from sparserec.ensembles import MATRICES, SIGNALS
 
 from sparserec.harness import Sweep, dims, fit_transitions, load_results, run_sweep, store
-from sparserec.harness.cli import (ArgumentParser, _positive_int, add_problem_options,
-                                   add_run_options, check_memory, check_out, check_size,
-                                   check_solvers, done_line, float_list, headless_figures,
+from sparserec.harness.cli import (ArgumentParser, add_problem_options, add_run_options,
+                                   check_memory, check_out, check_size, check_solvers,
+                                   done_line, float_list, headless_figures, _positive_int,
                                    recovery_probes, resolve_backend, resolve_solvers,
-                                   setup_logging)
+                                   setup_logging, size_int)
 from sparserec.harness.plotting import phase_figures
 
 __all__ = ["PRESETS", "build_parser", "make_sweep", "analyze", "main"]
@@ -83,7 +83,7 @@ def build_parser():
                         "with Python-literal values, e.g. --solver iht --solver "
                         "'iobs:selection=saliency'. Default: the preset's list "
                         "(" + ", ".join(_SOLVERS) + ", those registered)")
-    g.add_argument("--n", type=_positive_int, default=None,
+    g.add_argument("--n", type=size_int, default=None,
                    help="signal length n (default: the preset's, 200 or 1000)")
     g.add_argument("--deltas", type=float_list, default=None, metavar="DELTAS",
                    help="δ = m/n values in (0, 1], '0.1,0.2,0.5' or 'start:stop:step' "

@@ -43,7 +43,7 @@ __all__ = ["ArgumentParser", "float_list", "add_run_options", "add_problem_optio
            "resolve_solvers", "resolve_backend", "setup_logging", "headless_figures",
            "check_solvers", "check_out", "check_size", "check_memory", "recovery_probes",
            "done_line", "plain_text", "version_text", "one_line", "MAX_GRID_VALUES",
-           "MAX_TASKS", "MAX_ROWS", "MAX_N"]
+           "MAX_TASKS", "MAX_ROWS", "MAX_N", "size_int"]
 
 #: Values one ``--deltas``/``--rhos``/``--kappas`` list may hold.
 MAX_GRID_VALUES = 1000
@@ -51,6 +51,8 @@ MAX_GRID_VALUES = 1000
 MAX_TASKS = 100_000
 #: Result rows (tasks × trials) one run may hold.
 MAX_ROWS = 10_000_000
+#: Largest problem dimension (m, n or k) the command lines accept.
+MAX_N = 10 ** 9
 
 
 def one_line(text):
@@ -162,8 +164,8 @@ def kappa_value(text):
     return val
 
 
-def _int_at_least(low):
-    """argparse type: an integer ``>= low`` (errors are one argparse line)."""
+def _int_at_least(low, high=None):
+    """argparse type: an integer ``>= low`` (and ``<= high``); errors are one argparse line."""
     def parse(text):
         try:
             val = int(text)
@@ -171,6 +173,9 @@ def _int_at_least(low):
             raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
         if val < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}; got {val}")
+        if high is not None and val > high:
+            shown = text if len(text) <= 30 else text[:27] + "..."
+            raise argparse.ArgumentTypeError(f"must be <= {high}; got {shown}")
         return val
     return parse
 
@@ -192,6 +197,8 @@ def _finite_float(strict):
 
 _positive_int = _int_at_least(1)
 _nonneg_int = _int_at_least(0)
+#: argparse type of a problem dimension: an integer in [1, MAX_N].
+size_int = _int_at_least(1, MAX_N)
 _nonneg_float = _finite_float(strict=False)
 _positive_float = _finite_float(strict=True)
 
@@ -345,8 +352,6 @@ def _count(x):
     return f"{x:.3g}" if x < 1e300 else "more than 1e300"
 
 
-#: Largest signal length the command lines accept.
-MAX_N = 10 ** 9
 
 
 def check_size(parser, n_tasks, n_rows):

@@ -121,21 +121,26 @@ def locked(directory):
     Parameters
     ----------
     directory : path-like
-        The output directory (created if needed).
+        An existing directory.
 
     Notes
     -----
     An advisory ``fcntl.flock`` lock: it serialises the store operations of
     every sparserec process on this machine (and on network file systems that
-    support ``flock``). Where ``fcntl`` is missing (Windows) it does nothing.
-    Hold it only for short operations; it is not re-entrant.
+    support ``flock``). Where ``fcntl`` is missing (Windows), or the lock file
+    cannot be created (a read-only store, which no run writes to), it does
+    nothing. Hold it only for short operations; it is not re-entrant.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:  # pragma: no cover
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only store has no writer to wait for
+            fd = None
+    if fd is None:
         yield
         return
-    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -204,6 +209,7 @@ def write_cell(path, rows, key):
     buf = io.BytesIO()
     pq.write_table(table, buf, write_page_checksum=True)
     data = buf.getvalue()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with locked(Path(path).parent):
         atomic_write_bytes(path, data)
         atomic_write_bytes(_digest_path(path), hashlib.sha256(data).hexdigest().encode())
@@ -275,6 +281,7 @@ def write_results(out, df, metadata):
     table with another run's metadata.
     """
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     with locked(out):
         write_table(out / RESULTS, df,
                     {_META: json.dumps(metadata, default=_json_default).encode()})

@@ -162,7 +162,7 @@ def _progress(total, initial, desc, quiet):
 
 
 def _stored(cells_dir, task, *, warn):
-    """The stored rows of ``task``, or None (a corrupt file is removed, and reported if ``warn``)."""
+    """The stored rows of ``task``, or None (a corrupt file is removed; reported if ``warn``)."""
     path = cells_dir / task.filename
     if not path.exists():
         return None

@@ -64,7 +64,8 @@ def test_huge_grids_are_refused_at_once(name, argv, message, tmp_path):
 
 
 REFUSED = [
-    (["--n", "99999999999999999999999"], "argument --n: problems are limited to"),
+    (["--n", "99999999999999999999999"], "argument --n: must be <= 1000000000; got 9999"),
+    (["--n", "1" + "0" * 400], "argument --n: must be <= 1000000000; got 1000"),
     (["--n", "2000000", "--deltas", "0.5"], "more than this machine's memory"),
     (["--deltas", ",".join(str(0.001 * i) for i in range(1, 1002))], "at most 1000 per list"),
     (["--matrix", "conditioned", "--kappa", "0.5"],
@@ -87,7 +88,7 @@ def test_phase_transition_refuses_before_any_work(argv, message, capsys, tmp_pat
     (["--solver", "nettrim"], "NetTrim solves a LayerProblem only"),
     (["--solver", "iobs:damping=None"], "cannot run on this experiment's problems"),
     (["--matrix", "conditioned", "--kappa", "0.5"], "a condition number must be finite"),
-    (["--n", "99999999999999999999999", "--k", "3"], "argument --n: problems are limited to"),
+    (["--n", "99999999999999999999999", "--k", "3"], "argument --n: must be <= 1000000000"),
 ])
 def test_convergence_refuses_before_any_work(argv, message, capsys, tmp_path):
     out = tmp_path / "o"
