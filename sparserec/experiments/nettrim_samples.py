@@ -106,8 +106,8 @@ from scipy.optimize import brentq
 from sparserec.ensembles import sparse_signal
 from sparserec.harness import (Batch, SolverSpec, Sweep, fit_logistic, load_results, run_sweep,
                                trial_seed)
-from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options,
-                                   float_list, headless_figures, resolve_backend,
+from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options, check_out,
+                                   done_line, float_list, headless_figures, resolve_backend,
                                    setup_logging)
 from sparserec.harness.plotting import plt, save, style
 from sparserec.problems import LayerProblem
@@ -479,7 +479,8 @@ def build_parser():
                    help="solver to run instead of the default three, repeatable "
                         "('name:key=value,...'); Net-Trim is never told s, any other "
                         "solver keeps the planted s weights")
-    add_run_options(p)
+    add_run_options(p, default_out="results/nettrim_samples (results/nettrim_samples_smoke "
+                                   "with --smoke)")
     return p
 
 
@@ -508,15 +509,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     specs = _check(parser, args)
     headless_figures()
-    setup_logging(args.quiet)
-    out = Path(args.out or ("results/nettrim_samples_smoke" if args.smoke
-                            else "results/nettrim_samples"))
+    setup_logging(args.quiet, "nettrim_samples")
+    out = args.out if args.out is not None else (
+        "results/nettrim_samples_smoke" if args.smoke else "results/nettrim_samples")
+    t0 = time.perf_counter()
     if args.plot_only:
-        df, _ = load_results(out)
-        cells, fits = write_tables(df, out)
+        out = check_out(parser, out, must_exist=True)
+        try:
+            df, _ = load_results(out)
+            cells, fits = write_tables(df, out)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            parser.error(f"argument --plot-only: cannot redraw from {out}: "
+                         f"{type(exc).__name__}: {exc}")
     else:
+        out = check_out(parser, out)
         backend, workers, scheduler = resolve_backend(parser, args)
-        t0 = time.perf_counter()
         cells, fits = run(out, smoke=args.smoke, n=args.n, s_fracs=args.s_fracs,
                           p_fracs=args.p_fracs, trials=args.trials, seed=args.seed,
                           solvers=specs, backend=backend, workers=workers,
@@ -527,8 +534,11 @@ def main(argv=None):
             print(f"Net-Trim failures: {int(nt['fail_feasible_smaller_l1'].sum())} of the "
                   f"convex program (ŵ reproduces the outputs with a smaller ℓ1 norm than w*), "
                   f"{int(nt['fail_other'].sum())} other (optimiser shortfalls)")
-            print(f"({time.perf_counter() - t0:.1f} s; tables in {out})")
     plot(cells, fits, out / "nettrim_samples.png")
+    if not args.quiet:
+        print(done_line(time.perf_counter() - t0, out,
+                        ["nettrim_samples.csv", "nettrim_samples_cells.csv",
+                         "nettrim_samples.png"]))
     return 0
 
 

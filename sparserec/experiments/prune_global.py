@@ -67,13 +67,13 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-import sparserec
 from sparserec.harness import Batch, SolverSpec, run_sweep, store
-from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options,
+from sparserec.harness.metadata import package_version
+from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options, check_out,
                                    resolve_backend, setup_logging)
 import sparserec.pruning as nw
 
-from .prune_network import PruningSweep, _git_rev
+from .prune_network import PruningSweep
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ def run(out, *, smoke=False, seed=0, calib=128, backend="serial", workers=None,
     total = time.perf_counter() - t_all
     runs.to_csv(os.path.join(out, "global_runs.csv"), index=False, float_format="%.6g")
     retrain.to_csv(os.path.join(out, "global_retrain.csv"), index=False, float_format="%.6g")
-    meta = {"sparserec_version": sparserec.__version__, "git_rev": _git_rev(), "seed": seed,
+    meta = {"sparserec": package_version(), "seed": seed,
             "networks": {k: NETWORKS[k] for k in nets}, "dense_accuracy": dense,
             "calib_samples": calib, "damping": 0.01, "lobs_global_sparsity": lobs_sparsity,
             "smoke": smoke, "total_wall_s": total, "python": platform.python_version(),
@@ -374,7 +374,7 @@ def main(argv=None):
     parser.add_argument("--calib", type=_positive_int, default=128,
                         help="calibration images of the grid, damping and retrain groups "
                              "(default 128)")
-    add_run_options(parser)
+    add_run_options(parser, default_out=os.path.join("results", "prune_global"))
     parser.set_defaults(out=os.path.join("results", "prune_global"))
     for action in parser._actions:
         if action.dest == "seed":
@@ -389,7 +389,8 @@ def main(argv=None):
         parser.error("argument --plot-only: this experiment draws no figure (use "
                      "paper_figures/prune_global.py --plot-only)")
     backend, workers, scheduler = resolve_backend(parser, args)
-    setup_logging(args.quiet)
+    setup_logging(args.quiet, "prune_global")
+    args.out = str(check_out(parser, args.out))
     try:
         with threadpool_limits(limits=1, user_api="blas"):
             run(args.out, smoke=args.smoke, seed=args.seed, calib=args.calib, backend=backend,

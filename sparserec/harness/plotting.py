@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 import numpy as np
 
 from sparserec.theory import donoho_tanner
@@ -102,7 +103,9 @@ def phase_heatmap(df, solver, fits=None, ax=None):
     de, re_ = _edges(table.columns), _edges(table.index)
     mesh = ax.pcolormesh(de, re_, table.to_numpy(float), vmin=0, vmax=1, shading="flat")
     fig.colorbar(mesh, ax=ax, label="success probability")
-    _dt_curve(ax, de[0], de[-1], color="w")
+    # black on the light cells, white-edged on the dark ones
+    _dt_curve(ax, de[0], de[-1], path_effects=[patheffects.withStroke(linewidth=3.2,
+                                                                      foreground="w")])
     if fits is not None:
         f = fits[(fits["solver"] == solver) & np.isfinite(fits["rho50"])]
         if len(f):
@@ -115,7 +118,9 @@ def phase_heatmap(df, solver, fits=None, ax=None):
     ax.set_ylabel("ρ = k/m")
     n = ", ".join(f"n={v}" for v in sorted(g["n"].unique())) if "n" in g else ""
     ax.set_title(f"{solver}  ({n}, {g['trial'].nunique()} trials/cell)")
-    ax.legend(loc="upper left")
+    # on a light box: the top-left corner (small δ, large ρ) is the colour map's darkest
+    ax.legend(loc="upper left", frameon=True, facecolor="white", framealpha=0.9,
+              edgecolor="none")
     ax.grid(False)
     return fig
 
