@@ -71,7 +71,7 @@ def test_three_runs_share_one_output_folder(tmp_path):
     grid = {"n": 60, "deltas": [0.3, 0.5, 0.7], "rhos": [0.1, 0.2, 0.3, 0.4]}
     args = ["--solver", "htp", "--solver", "iht:step=normalized", "--n", "60",
             "--deltas", "0.3,0.5,0.7", "--rhos", "0.1,0.2,0.3,0.4", "--trials", "3",
-            "--seed", "3", "--backend", "serial", "--quiet"]
+            "--seed", "3", "--backend", "serial", "--batch", "fresh", "--quiet"]
     specs = [SolverSpec.parse("htp"), SolverSpec.parse("iht:step=normalized")]
     _three_runs_on_one_folder(tmp_path, args, 2 * 3 * 4, 3, specs, grid)
 
@@ -83,7 +83,8 @@ def test_three_joblib_runs_share_one_output_folder(tmp_path):
             "rhos": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]}
     args = ["--solver", "htp", "--solver", "iht:step=normalized", "--solver", "omp",
             "--n", "120", "--deltas", "0.2,0.4,0.6,0.8", "--rhos", "0.05:0.5:0.05",
-            "--trials", "5", "--seed", "3", "--backend", "joblib", "--workers", "2", "--quiet"]
+            "--trials", "5", "--seed", "3", "--backend", "joblib", "--workers", "2",
+            "--batch", "fresh", "--quiet"]
     specs = [SolverSpec.parse(s) for s in ("htp", "iht:step=normalized", "omp")]
     _three_runs_on_one_folder(tmp_path, args, 3 * 4 * 10, 5, specs, grid)
 
