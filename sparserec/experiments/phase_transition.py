@@ -13,12 +13,15 @@ Run ``sparserec-phase-transition --help`` for the options (from a clone:
 ``metadata.json``
     Versions, git revision, master seed, grid, solvers, options.
 ``fit50.csv``
-    Per solver × δ: the logistic 50 % point ``rho50`` with the 90 %/10 %
-    points and their width (ALGORITHMS.md §2.4), and the Donoho–Tanner ℓ1
-    ρ at that δ.
+    Per solver × δ: the logistic 50 % point ``rho50``, its 95 %
+    profile-likelihood confidence interval ``rho50_lo``, ``rho50_hi``, the
+    90 %/10 % points and their width (ALGORITHMS.md §2.4), the Donoho–Tanner
+    ℓ1 ρ at that δ, and ``status``/``ci_status`` (why a value is NaN; see
+    :func:`sparserec.harness.fit_transitions`).
 ``heatmap_<solver>.png``, ``transitions.png``
     A success-probability heat map per solver, and the fitted 50 % curves of
-    every solver; the theoretical Donoho–Tanner ℓ1 curve is drawn on each.
+    every solver with the 95 % intervals of ρ₅₀; the theoretical
+    Donoho–Tanner ℓ1 curve is drawn on each.
 
 Presets: ``default`` is a quick but meaningful diagram (n = 200, δ and ρ on
 a coarse grid, 10 trials, fresh matrices; about a minute on 2 cores);
