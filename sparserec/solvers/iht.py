@@ -183,7 +183,7 @@ class IHT(Solver):
 
     @staticmethod
     def _changed_product(problem, D, K, M, mu, P, AP):
-        """``A D`` for ``D = x⁺ − x`` from the product the step already has.
+        r"""``A D`` for ``D = x⁺ − x`` from the product the step already has.
 
         With ``Γ`` = ``M`` (the old support) and ``Γ⁺`` = ``K`` (the new one),
         ``D = μ p`` on ``Γ ∩ Γ⁺``, ``−x`` on ``Γ \ Γ⁺`` and ``μ p`` on ``Γ⁺ \ Γ``,
