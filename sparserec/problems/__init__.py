@@ -11,9 +11,9 @@ Three problem types share one protocol with the solver loop
 * :class:`LayerProblem` — one trained layer's reconstruction loss, its
   Gram matrix ``2X̃ᵀX̃/N`` shared by every output.
 """
-from .base import SparseProblem
+from .base import SCALE_BAND, Scaling, SparseProblem, scale_exponent
 from .layer import ACTIVATIONS, GramAccumulator, LayerProblem, layer_gram
-from .least_squares import Problem, check_k, restricted_lstsq
+from .least_squares import Problem, check_k, check_operator_output, restricted_lstsq
 from .objective import (GramProblem, LogisticRegression, Objective, ObjectiveProblem,
                         Quadratic)
 from .sparsity import ALLOCATIONS, Sparsity, n_pruned, parse_sparsity
@@ -21,4 +21,5 @@ from .sparsity import ALLOCATIONS, Sparsity, n_pruned, parse_sparsity
 __all__ = ["SparseProblem", "Problem", "restricted_lstsq", "check_k", "Objective",
            "LogisticRegression", "Quadratic", "ObjectiveProblem", "GramProblem",
            "LayerProblem", "GramAccumulator", "layer_gram", "ACTIVATIONS", "Sparsity",
-           "parse_sparsity", "n_pruned", "ALLOCATIONS"]
+           "parse_sparsity", "n_pruned", "ALLOCATIONS", "Scaling", "SCALE_BAND",
+           "scale_exponent", "check_operator_output"]
