@@ -207,7 +207,7 @@ def test_public_api_collected():
     assert len(names) > 150
     for must in ["sparserec.problems.least_squares.Problem",
                  "sparserec.problems.least_squares.Problem.gradient",
-                 "sparserec.solvers.base.Result", "sparserec.solvers.base.Solver.solve",
+                 "sparserec.solvers._result.Result", "sparserec.solvers.base.Solver.solve",
                  "sparserec.sklearn.SparseRegressor.fit",
                  "sparserec.sklearn.SparseRegressor.predict",
                  "sparserec.curvature.base.Curvature.solve", "sparserec.solvers.iht.IHT",

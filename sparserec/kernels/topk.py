@@ -227,6 +227,13 @@ def topk_numpy(z, k):
     return np.sort(order[:k], axis=0).astype(np.int64)
 
 
+def _check_scores(Z, name, owner):
+    """Refuse NaN scores: no order exists, and the numba selection assumes one."""
+    if np.isnan(Z).any():
+        raise ValueError(f"The {name!r} argument of {owner} contains NaN; a selection needs "
+                         "comparable scores (a step or curvature produced NaN upstream).")
+
+
 def topk(z, k, *, engine="numba"):
     """Return the indices of the k entries of largest magnitude (lower index wins ties).
 
@@ -255,6 +262,7 @@ def topk(z, k, *, engine="numba"):
     n = z.shape[0]
     if not 0 <= k <= n:
         raise ValueError(f"The 'k' parameter of topk must be an int in [0, {n}]; got {k!r}.")
+    _check_scores(z, "z", "topk")
     if engine == "numba":
         return topk_numba(z, k)
     if engine == "numpy":
@@ -373,6 +381,7 @@ def topk_mask(Z, k, *, engine="numba"):
     if Z.ndim != 2:
         raise ValueError(f"The 'Z' argument of topk_mask must be 2-D; got shape {Z.shape}.")
     n, T = Z.shape
+    _check_scores(Z, "Z", "topk_mask")
     k = np.broadcast_to(np.asarray(k, dtype=np.int64), (T,))
     if k.size and (k.min() < 0 or k.max() > n):
         raise ValueError(f"The 'k' parameter of topk_mask must be ints in [0, {n}]; got "

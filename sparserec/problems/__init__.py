@@ -15,9 +15,9 @@ Three problem types share one protocol with the solver loop
   and Gauss–Newton curvatures (:class:`KroneckerRows`; :mod:`.rows`); the MLP
   arithmetic itself is :mod:`.mlp`.
 """
-from .base import SparseProblem
+from .base import SCALE_BAND, Scaling, SparseProblem, scale_exponent
 from .layer import ACTIVATIONS, GramAccumulator, LayerProblem, layer_gram
-from .least_squares import Problem, check_k, restricted_lstsq
+from .least_squares import Problem, check_k, check_operator_output, restricted_lstsq
 from .network import HESSIAN_MAX, KroneckerRows, NetworkLoss, NetworkLossProblem
 from .objective import (GramProblem, LogisticRegression, Objective, ObjectiveProblem,
                         Quadratic)
@@ -28,4 +28,5 @@ __all__ = ["SparseProblem", "Problem", "restricted_lstsq", "check_k", "Objective
            "LogisticRegression", "Quadratic", "ObjectiveProblem", "GramProblem",
            "LayerProblem", "GramAccumulator", "layer_gram", "ACTIVATIONS", "Sparsity",
            "parse_sparsity", "n_pruned", "ALLOCATIONS", "NetworkLoss", "NetworkLossProblem",
-           "KroneckerRows", "RowFactor", "ArrayRows", "HESSIAN_MAX"]
+           "KroneckerRows", "RowFactor", "ArrayRows", "HESSIAN_MAX", "Scaling", "SCALE_BAND",
+           "scale_exponent", "check_operator_output"]

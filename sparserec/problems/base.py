@@ -22,12 +22,83 @@ all run through the same lifecycle:
     back the last finite iterate of diverged columns.
 ``gradient_at(state)``
     ``∇f`` per column at ``state["X"]``.
+``normalized()``
+    A copy scaled by powers of two (exact in floating point) so that its data
+    are of order one, and the :class:`Scaling` that maps its solution back;
+    the problem itself when its data are within ``2**±SCALE_BAND`` of one.
+    Solvers work on it, so that no intermediate (``AᵀA``, ``‖r‖²``, ``Ĥ⁻¹``)
+    overflows or underflows whatever the caller's units.
 """
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["SparseProblem", "colnorm"]
+__all__ = ["SparseProblem", "colnorm", "Scaling", "SCALE_BAND", "scale_exponent"]
+
+#: Data whose largest magnitude lies within ``2**±SCALE_BAND`` of one are solved
+#: as given; outside that band the solvers work on a copy normalised by a power
+#: of two. With the band at 16, the fourth powers that curvature computations
+#: form (``(AᵀA)⁻¹`` products, OBS downdates) stay within ``2**±64``, far inside
+#: float32 and float64, and absolute machine-epsilon tests stay meaningful.
+SCALE_BAND = 16
+
+
+def scale_exponent(max_abs, band=SCALE_BAND):
+    """The power of two to divide by to bring ``max_abs`` into ``[0.5, 1)``, or 0.
+
+    Parameters
+    ----------
+    max_abs : float
+        The largest magnitude of some data (``≥ 0``).
+    band : int, default=SCALE_BAND
+        Exponents within ``[-band, band]`` count as "of order one" (0 returned).
+
+    Returns
+    -------
+    int
+        ``e`` with ``max_abs / 2**e ∈ [0.5, 1)`` when ``|e| > band``, else 0
+        (also for 0 and non-finite input).
+
+    Examples
+    --------
+    >>> scale_exponent(1e160), scale_exponent(3.0), scale_exponent(0.0)
+    (532, 0, 0)
+    """
+    max_abs = float(max_abs)
+    if not (max_abs > 0 and math.isfinite(max_abs)):
+        return 0
+    e = math.frexp(max_abs)[1]
+    return e if abs(e) > band else 0
+
+
+class Scaling(NamedTuple):
+    """Powers of two relating a normalised problem to the caller's (exact in floating point).
+
+    With ``p, s = problem.normalized()``, a solution ``x'`` of ``p`` is
+    ``x = 2**x · x'`` for ``problem``; residual norms scale by ``2**r`` (the
+    objective by ``2**(2r)``) and the curvature ``AᵀA`` (or ``H``) by ``2**h``.
+
+    Parameters
+    ----------
+    x : int, default=0
+        Exponent of the solution's scale.
+    r : int, default=0
+        Exponent of the residuals' scale.
+    h : int, default=0
+        Exponent of the curvature's scale (all three 0: not rescaled).
+    """
+
+    x: int = 0
+    r: int = 0
+    h: int = 0
+
+    @property
+    def identity(self):
+        """Whether nothing was rescaled."""
+        return not (self.x or self.r or self.h)
 
 
 def colnorm(M):
@@ -168,6 +239,46 @@ class SparseProblem:
         cols : ndarray of int, optional
             Only these columns (default: all).
         """
+
+    def normalized(self):
+        """Return a copy of order-one scale and the :class:`Scaling` back to this problem.
+
+        The default (objective problems, whose objective is user code) is the
+        problem itself.
+
+        Returns
+        -------
+        problem : SparseProblem
+            The normalised copy (data shared where nothing changes), or ``self``.
+        scaling : Scaling
+            How its solution, residuals and curvature map back.
+        """
+        return self, Scaling()
+
+    def warm_up_kind(self):
+        """A hashable description of what a tiny stand-in must share with this problem.
+
+        Solvers warm up (compile their numba kernels, outside the timed solve)
+        once per process for every kind they meet. None, the default, means
+        no stand-in can be built (objective problems: the objective is user
+        code).
+
+        Returns
+        -------
+        tuple or None
+            The kind (type, dtype, and what selects code paths).
+        """
+        return None
+
+    def warm_up_problem(self):
+        """A tiny problem of the same :meth:`warm_up_kind` (None when there is none).
+
+        Returns
+        -------
+        SparseProblem or None
+            The stand-in, solved untimed once per solver and kind.
+        """
+        return None
 
     def gradient_at(self, state):
         """Return the gradient of the objective at ``state["X"]``, per column.

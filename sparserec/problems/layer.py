@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_real_array, check_choice, param_error
-from .base import SparseProblem
+from .base import Scaling, SparseProblem, scale_exponent
 from .sparsity import Sparsity, n_pruned
 
 __all__ = ["LayerProblem", "GramAccumulator", "ACTIVATIONS"]
@@ -147,14 +147,23 @@ def layer_gram(X, batch_size=4096):
     Returns
     -------
     ndarray of shape (d, d)
-        The Gram matrix.
+        The Gram matrix. Inputs far from unit scale are divided by a power of
+        two while accumulating (exact), so only a mean that is itself out of
+        the float64 range overflows (to inf) or underflows.
     """
     N, d = X.shape
+    e = scale_exponent(float(np.abs(X).max())) if X.size else 0
     S = np.zeros((d, d), dtype=np.float64)
     for i in range(0, N, batch_size):
         B = np.asarray(X[i:i + batch_size], dtype=np.float64)
+        if e:
+            B = np.ldexp(B, -e)
         S += B.T @ B
-    return S * (2.0 / N)
+    S *= 2.0 / N
+    if e:
+        with np.errstate(over="ignore", under="ignore"):  # the caller checks the range
+            S = np.ldexp(S, 2 * e)
+    return S
 
 
 # --------------------------------------------------------------------------- problem
@@ -254,6 +263,7 @@ class LayerProblem(SparseProblem):
                                  f"{target.shape}.")
         self.target = target
         self.H = layer_gram(self.Xb)
+        self._check_gram_range()
         self._finish()
 
     @classmethod
@@ -352,6 +362,23 @@ class LayerProblem(SparseProblem):
             raise ValueError(str(exc).replace(" rows.", f" inputs{extra}.")) from None
         self.spec = sparsity
         self.allocation = allocation
+
+    def _check_gram_range(self):
+        """Refuse inputs whose Gram matrix is not representable, naming the cause."""
+        Xb = self.Xb
+        big = float(np.abs(Xb).max())
+        if not np.all(np.isfinite(self.H)):
+            raise ValueError("The Gram matrix 2XᵀX/N of LayerProblem overflows float64: the "
+                             f"inputs X reach {big:.3g}. Divide X by a constant (pruning does "
+                             "not depend on the scale of X).")
+        d = np.diag(self.H)
+        lost = np.any(Xb != 0, axis=0) & (d < np.finfo(np.float64).tiny)
+        if np.any(lost):
+            raise ValueError("The Gram matrix 2XᵀX/N of LayerProblem underflows float64: "
+                             f"{int(lost.sum())} input(s) are nonzero but their mean square is "
+                             "below the smallest normal number (inputs of magnitude up to "
+                             f"{big:.3g}). Multiply X by a constant (pruning does not depend "
+                             "on the scale of X).")
 
     def _finish(self):
         d = np.diag(self.H)
@@ -523,10 +550,11 @@ class LayerProblem(SparseProblem):
         Returns
         -------
         ndarray of shape (T,)
-            The loss of each output.
+            The loss of each output (clamped at 0 against rounding).
         """
         D = np.asarray(W_hat, dtype=np.float64) - self.W
-        return 0.5 * np.einsum("ij,ij->j", D, self.H @ D)
+        # ≥ 0 for the PSD H; rounding can make it slightly negative in H's null space
+        return np.maximum(0.5 * np.einsum("ij,ij->j", D, self.H @ D), 0.0)
 
     def relative_error(self, W_hat):
         """Relative layer error ``‖X̃(W − Ŵ)‖_F / ‖X̃W‖_F``.
@@ -539,8 +567,17 @@ class LayerProblem(SparseProblem):
         Returns
         -------
         float
-            The relative error (the absolute one when ``X̃W = 0``).
+            The relative error (the absolute one when ``X̃W = 0``). It is
+            computed on the :meth:`normalized` problem, so that it is finite
+            whatever the scale of ``X`` and ``W`` (the absolute error is then
+            mapped back).
         """
+        inner, scaling = self.normalized()
+        if inner is not self:
+            W_hat = np.ldexp(np.asarray(W_hat, dtype=np.float64), -scaling.x)
+            err = inner.relative_error(W_hat)
+            den = float(inner._ref_sq().sum())
+            return err if den > 0 else float(np.ldexp(err, scaling.r))
         num = 2.0 * float(self.loss(W_hat).sum())
         den = float(self._ref_sq().sum())
         return float(np.sqrt(max(num, 0.0) / den)) if den > 0 else float(np.sqrt(max(num, 0.0)))
@@ -570,14 +607,74 @@ class LayerProblem(SparseProblem):
     def measure(self, state):
         cols = state["j"]
         D = state["X"] - self.W[:, cols]
-        loss = 0.5 * np.einsum("ij,ij->j", D, self.H @ D)
-        return loss, np.sqrt(np.maximum(2.0 * loss, 0.0))
+        loss = np.maximum(0.5 * np.einsum("ij,ij->j", D, self.H @ D), 0.0)  # as in loss()
+        return loss, np.sqrt(2.0 * loss)
 
     def reference_norm(self, state):
         return np.sqrt(np.maximum(self._ref_sq()[state["j"]], 0.0))
 
     def gradient_at(self, state):
         return self.H @ (state["X"] - self.W[:, state["j"]])
+
+    def warm_up_kind(self):
+        return ("LayerProblem", self.sparsity.kind, self.spec if self.kind == "nm" else None,
+                self.allocation, self.activation, self.fold_bias, self.bias is None,
+                self.X is None)
+
+    def warm_up_problem(self):
+        rng = np.random.default_rng(0)
+        M = self.nm[1] if self.kind == "nm" else 4
+        n = 2 * M
+        d_in = n - self.fold_bias
+        X = rng.standard_normal((4 * n, d_in))
+        W = rng.standard_normal((d_in, 3))
+        spec = {"fraction": 0.5, "nm": self.spec, None: None}[self.kind]
+        options = dict(bias=None if self.bias is None else 0.1 * rng.standard_normal(3),
+                       activation=self.activation, fold_bias=self.fold_bias,
+                       allocation=self.allocation)
+        if self.X is None:
+            Xb = np.hstack([X, np.ones((X.shape[0], 1))]) if self.fold_bias else X
+            return LayerProblem.from_gram(layer_gram(Xb), W, spec, **options)
+        return LayerProblem(X, W, spec, **options)
+
+    def normalized(self):
+        """A copy with ``H`` and ``W`` divided by powers of two, and the :class:`Scaling` back.
+
+        With ``2**a`` the scale of the inputs (``H`` is divided by ``2**(2a)``)
+        and ``2**b`` that of the weights, each applied only outside
+        ``2**±SCALE_BAND``: pruned weights ``W'`` of the copy are
+        ``2**b·W'`` here, and its output errors are ``2**(a + b)`` times
+        smaller. The inputs, bias and targets are scaled to match (Net-Trim
+        uses them). Pruning is unchanged: saliencies are ranked, damping is
+        relative and OBS corrections are homogeneous.
+
+        Returns
+        -------
+        problem : LayerProblem
+            The copy (with a cache of its own), or ``self``.
+        scaling : Scaling
+            ``x = b``, ``r = a + b``, ``h = 2a``.
+        """
+        ea = scale_exponent(np.sqrt(float(np.abs(self.H).max())))
+        eb = scale_exponent(float(np.abs(self.W).max()))
+        if not (ea or eb):
+            return self, Scaling()
+        new = self._copy()
+        new._cache = {}
+        new.H = np.ldexp(self.H, -2 * ea)
+        new.W = np.ldexp(self.W, -eb)
+        new.W0, bias = new.split(new.W)
+        if self.fold_bias:
+            new.bias = bias
+        elif self.bias is not None:
+            new.bias = np.ldexp(self.bias, -(ea + eb))
+        if self.X is not None:
+            new.X = np.ldexp(self.X, -ea)
+            if self.fold_bias:  # the ones column scales with the inputs, like H
+                new._cache["Xb"] = np.ldexp(self.Xb, -ea)
+        if self.target is not None:
+            new.target = np.ldexp(self.target, -(ea + eb))
+        return new, Scaling(x=eb, r=ea + eb, h=2 * ea)
 
     # ----------------------------------------------------------------- variants
     def _copy(self):

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 
 from .._validation import as_real_array, check_int, check_real
-from .base import SparseProblem, colnorm
+from .base import Scaling, SparseProblem, colnorm, scale_exponent
 from .sparsity import Sparsity
 
 __all__ = ["Problem", "restricted_lstsq", "check_k"]
@@ -117,6 +117,7 @@ class Problem(SparseProblem):
                 if data.size == 0 or not np.any(data):
                     raise ValueError("The 'A' argument of Problem is all zeros; "
                                      "nothing can be recovered from it.")
+            self._a_max = float(np.abs(data).max()) if sp.issparse(A) else None
             self.A = op
             self.is_operator = True
             a_dtype = np.dtype(op.dtype) if np.dtype(op.dtype).kind == "f" else np.dtype(np.float64)
@@ -126,6 +127,7 @@ class Problem(SparseProblem):
                 raise ValueError("The 'A' argument of Problem is all zeros; nothing "
                                  "can be recovered from it.")
             self.A = A
+            self._a_max = None  # measured on first use (one pass over A)
             self.is_operator = False
             a_dtype = A.dtype
             m, n = A.shape
@@ -339,13 +341,95 @@ class Problem(SparseProblem):
             return cache["G"]
         return None
 
+    # ------------------------------------------------------------------ scale
+    def _probe(self):
+        """Largest magnitude of ``A`` (an estimate for operators, which are checked here).
+
+        A ``LinearOperator`` is applied once each way to a fixed random vector:
+        the largest entry of the products estimates the scale of ``A`` (within
+        a factor of about ``√n``, plenty for choosing a power of two), and a
+        product with NaN or Inf is refused here, before any solver uses it.
+        """
+        if getattr(self, "_a_max", None) is None:
+            if not self.is_operator:
+                self._a_max = float(np.abs(self.A).max())
+            else:
+                rng = np.random.default_rng(0)
+                dtype = self.dtype
+                u = self.matvec(rng.standard_normal((self.n, 1)).astype(dtype))
+                check_operator_output(u, "matvec")
+                v = self.rmatvec(rng.standard_normal((self.m, 1)).astype(dtype))
+                check_operator_output(v, "rmatvec")
+                self._a_max = max(float(np.abs(u).max()) / np.sqrt(self.n),
+                                  float(np.abs(v).max()) / np.sqrt(self.m))
+        return self._a_max
+
+    def normalized(self):
+        """A copy with ``A`` and ``y`` divided by powers of two, and the :class:`Scaling` back.
+
+        ``A`` is divided by ``2**a`` and ``y`` by ``2**b`` when their largest
+        magnitudes lie outside ``2**±SCALE_BAND``; a solution ``x'`` of the copy
+        is ``x = 2**(b − a)·x'`` here. Powers of two are exact, so the copy is
+        the same problem in other units: relative tolerances, relative damping
+        and the support are unchanged.
+
+        Returns
+        -------
+        problem : Problem
+            The copy (``self`` when nothing needs rescaling; ``x_true`` dropped).
+        scaling : Scaling
+            ``x = b − a``, ``r = b``, ``h = 2a``.
+
+        Raises
+        ------
+        ValueError
+            If ``A`` is a LinearOperator whose products are not finite.
+        """
+        ea = scale_exponent(self._probe())
+        eb = scale_exponent(float(np.abs(self.Y).max()))
+        if not (ea or eb):
+            return self, Scaling()
+        new = object.__new__(Problem)
+        new.__dict__.update(self.__dict__)
+        new.x_true = None
+        if ea:
+            if self.is_operator:
+                # a float32 scalar keeps a float32 operator in float32
+                kind = self.dtype.type if abs(ea) < 120 else float
+                new.A = self.A * kind(2.0 ** -ea)
+            else:
+                new.A = np.ldexp(self.A, -ea)
+            new._a_max = np.ldexp(self._a_max, -ea)
+            new._norm2 = None if self._norm2 is None else float(np.ldexp(self._norm2, -ea))
+            new._gram = {"work": 0.0, "G": None}      # AᵀA of the rescaled A, if needed
+        if eb:
+            new.Y = np.ldexp(self.Y, -eb)
+            new.y = new.Y if self.multi else new.Y[:, 0]
+            new.noise_std = float(np.ldexp(self.noise_std, -eb))
+        return new, Scaling(x=eb - ea, r=eb, h=2 * ea)
+
+    def warm_up_kind(self):
+        return ("Problem", self.dtype.str, self.is_operator, self.multi)
+
+    def warm_up_problem(self):
+        rng = np.random.default_rng(0)
+        A = rng.standard_normal((8, 16)).astype(self.dtype)
+        X = np.zeros((16, 2 if self.multi else 1), dtype=self.dtype)
+        X[[1, 6, 11]] = 1.0
+        Y = A @ X
+        return Problem(aslinearoperator(A) if self.is_operator else A,
+                       Y if self.multi else Y[:, 0], 2)
+
     def norm2(self):
         """Spectral norm ``‖A‖₂`` (cached).
 
-        Exact (LAPACK singular values) when ``min(m, n) <= 1500``, otherwise
+        Exact (LAPACK singular values) when ``min(m, n) <= 1500`` (for an
+        operator, when ``n <= 8``: its columns are formed), otherwise
         Lanczos on ``AᵀA`` with relative tolerance 1e-8, which converges from
         below; the result is then multiplied by ``1 + 1e-6`` so that the IHT
-        step ``1/‖A‖²`` stays on the safe side.
+        step ``1/‖A‖²`` stays on the safe side. A dense ``A`` far from unit
+        scale is divided by a power of two first, so that ``AAᵀ`` neither
+        underflows nor overflows.
 
         Returns
         -------
@@ -355,11 +439,18 @@ class Problem(SparseProblem):
         Raises
         ------
         ValueError
-            If ``A`` is numerically zero.
+            If ``A`` is numerically zero, its norm overflows, or an operator
+            returns NaN or Inf.
         """
         if self._norm2 is None:
-            if not self.is_operator and min(self.m, self.n) <= 1500:
-                small = self.A @ self.A.T if self.m <= self.n else self.A.T @ self.A
+            dense = self.A
+            if self.is_operator and self.n <= 8:  # too small for Lanczos: its columns
+                dense = self.columns(np.arange(self.n))
+                check_operator_output(dense, "matvec")
+            if not isinstance(dense, LinearOperator) and min(self.m, self.n) <= 1500:
+                e = scale_exponent(float(np.abs(dense).max()))
+                A = np.ldexp(dense, -e) if e else dense
+                small = A @ A.T if self.m <= self.n else A.T @ A
                 # driver="evx": LAPACK's default syevr fails ("Internal Error")
                 # on clustered spectra such as a partial DCT's (A Aᵀ = (n/m) I).
                 val = float(np.sqrt(max(sla.eigvalsh(small.astype(np.float64),
@@ -367,16 +458,25 @@ class Problem(SparseProblem):
                                                                       min(small.shape) - 1],
                                                      driver="evx")[0],
                                         0.0)))
+                val = float(np.ldexp(val, e))
             else:
-                gram = LinearOperator((self.n, self.n), dtype=np.float64,
-                                      matvec=lambda v: self.rmatvec(self.matvec(
-                                          v.reshape(-1, 1).astype(self.dtype)))[:, 0])
+                def gram_matvec(v):
+                    u = self.matvec(v.reshape(-1, 1).astype(self.dtype))
+                    check_operator_output(u, "matvec")
+                    w = self.rmatvec(u)[:, 0]
+                    check_operator_output(w, "rmatvec")
+                    return w
+
+                gram = LinearOperator((self.n, self.n), dtype=np.float64, matvec=gram_matvec)
                 rng = np.random.default_rng(0)
                 v0 = rng.standard_normal(self.n)
                 lam = eigsh(gram, k=1, which="LA", tol=1e-8, v0=v0,
                             return_eigenvectors=False)[0]
                 val = float(np.sqrt(max(lam, 0.0))) * (1 + 1e-6)
-            if not val > 0 or not np.isfinite(val):
+            if not np.isfinite(val):
+                raise ValueError("The spectral norm of the 'A' argument of Problem overflows "
+                                 f"{np.dtype(self.dtype).name}; divide A (and y) by a constant.")
+            if not val > 0:
                 raise ValueError("The 'A' argument of Problem is all zeros (its "
                                  "spectral norm is 0); nothing can be recovered.")
             self._norm2 = val
@@ -456,6 +556,27 @@ class Problem(SparseProblem):
         return (f"Problem(A={kind}{self.shape}, n_signals={self.n_signals}, "
                 f"{self.sparsity.describe()}, "
                 f"noise_std={self.noise_std:g}, x_true={'yes' if self.x_true is not None else 'no'})")
+
+
+def check_operator_output(out, which):
+    """Refuse a non-finite product of a LinearOperator ``A`` with a finite input.
+
+    Parameters
+    ----------
+    out : ndarray
+        The product.
+    which : {"matvec", "rmatvec"}
+        Which product it was (named in the message).
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds NaN or Inf.
+    """
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"The 'A' argument of Problem is a LinearOperator whose {which} "
+                         "returned NaN or Inf for a finite input; sparserec needs an operator "
+                         "with finite products.")
 
 
 def _dense_product(M, X):

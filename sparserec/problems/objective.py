@@ -290,9 +290,11 @@ class ObjectiveProblem(SparseProblem):
 
     def measure(self, state):
         x = state["X"][:, 0]
-        g = self.objective.gradient(x)
-        state["G"] = g[:, None]
-        return np.array([self.objective.value(x)]), np.array([float(np.linalg.norm(g))])
+        # user code may overflow far from the data's scale: the loop tests finiteness
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = self.objective.gradient(x)
+            state["G"] = g[:, None]
+            return np.array([self.objective.value(x)]), np.array([float(np.linalg.norm(g))])
 
     def refresh(self, state, cols=None):
         state["G"] = self.objective.gradient(state["X"][:, 0])[:, None]

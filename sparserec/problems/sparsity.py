@@ -226,6 +226,30 @@ class Sparsity:
             return n_pruned(self.n * self.T, self.fraction)
         return int(self.n * self.T - self.keep_per_column().sum())
 
+    def admits(self, X):
+        """Check, per column, that a block keeps no more entries than the constraint allows.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, T)
+            The block.
+
+        Returns
+        -------
+        ndarray of bool, shape (T,)
+            True where column ``t`` has at most its allowed nonzeros (for a
+            layer-global fraction every entry says whether the whole block
+            does; without a target, all True). N:M groups are not inspected.
+        """
+        nnz = np.count_nonzero(X, axis=0)
+        keep = self.keep_per_column()
+        if keep is not None:
+            return nnz <= keep
+        if self.coupled:
+            allowed = self.n * self.T - self.n_prune_total()
+            return np.full(self.T, int(nnz.sum()) <= allowed)
+        return np.ones(self.T, dtype=bool)
+
     def take(self, cols):
         """Restrict the constraint to a subset of the columns.
 

@@ -12,10 +12,12 @@ import importlib
 import pkgutil
 
 from ._oneshot import OneShotPruner
-from .base import Result, Solver, available, get, register, solver_class
+from ._result import REASONS, STATUSES, Result
+from .base import Solver, available, get, register, solver_class
 
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_") and _mod.name != "base":
         importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["Solver", "Result", "OneShotPruner", "get", "available", "register", "solver_class"]
+__all__ = ["Solver", "Result", "OneShotPruner", "get", "available", "register", "solver_class",
+           "STATUSES", "REASONS"]

@@ -36,23 +36,40 @@ over the last ``stall`` iterations (Blanchard & Tanner's failure test,
 larger than ``divergence_factor`` times ``max(ref, ‖r₀‖)``), which stops the
 column with ``status="diverged"`` and returns its last finite iterate. When
 the columns share one budget (a layer-global fraction) they stop together.
+What each status means, and how it differs from recovery, is stated once,
+in :class:`Result`.
+
+Scale. :meth:`Solver.solve` runs the loop on ``problem.normalized()``: data
+far from unit scale are divided by powers of two (exact), so that no
+intermediate overflows or underflows, and the solution and history are mapped
+back to the caller's units. Hyperparameters with units (an explicit step, an
+absolute tolerance) are converted by :meth:`Solver._scaled_params`. A Result
+then holds finite values and respects the sparsity, or ``solve`` raises a
+``ValueError`` that says why (e.g. a solution beyond the floating-point range).
+
+Timing. ``solve_time`` and ``history["time"]`` count solving only: numba
+compilation (and, on first use, an untimed warm-up solve of a tiny problem of
+the same kind) is reported as ``compile_time`` (see :mod:`._jit`).
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import as_real_array, check_int, check_real, param_error
-from ..metrics import relative_error
+from ..curvature import Curvature
+from ..metrics import relative_error, success
 from ..problems import Problem
-from ..problems.base import colnorm
+from ..problems.base import Scaling, colnorm
+from ._jit import WarmUps, compile_seconds
+from ._result import REASONS, STATUSES, Result
 
-__all__ = ["Solver", "Result", "register", "get", "available", "STATUSES"]
+__all__ = ["Solver", "Result", "register", "get", "available", "STATUSES", "REASONS"]
 
-STATUSES = ("converged", "max_iter", "stalled", "diverged", "timeout")
+_WARM = WarmUps()
 #: Per-iteration residual rate that counts as no progress in the ``stall`` test.
 STALL_RATE = 0.999
 
@@ -117,7 +134,12 @@ def solver_class(name):
     ------
     ValueError
         If no solver is registered under ``name`` (the message lists them).
+    TypeError
+        If ``name`` is not a string.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"The 'name' argument of solvers.get must be a str, one of "
+                        f"{', '.join(available())}; got {type(name).__name__} {name!r}.")
     if name not in _REGISTRY:
         raise ValueError(f"Unknown solver {name!r}; available solvers are: "
                          + ", ".join(available()) + ".")
@@ -144,7 +166,8 @@ def get(name, **params):
     ValueError
         If ``name`` is not registered.
     TypeError
-        If a parameter name is not one of the solver's.
+        If ``name`` is not a string, or a parameter name is not one of the
+        solver's.
 
     Examples
     --------
@@ -159,67 +182,6 @@ def get(name, **params):
         raise TypeError(f"Unknown parameter {unknown[0]!r} for solver {name!r}; valid "
                         "parameters are: " + ", ".join(valid) + ".")
     return cls(**params)
-
-
-@dataclass
-class Result:
-    """What every solver returns.
-
-    Each parameter is stored as the attribute of the same name.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n,) or (n, T)
-        The solution (one column per signal for multi-RHS problems; for layer
-        problems, the pruned weight matrix).
-    support : ndarray of bool, same shape as ``x``
-        The kept set (mask).
-    n_iter : int or ndarray of shape (T,)
-        Iterations run, per signal.
-    status : str or ndarray of str, shape (T,)
-        ``"converged"`` (a stopping test was met: the iterate stopped moving,
-        the residual is below ``tol``, the support stagnated, or the solver's
-        own criterion), ``"max_iter"`` (the cap was reached), ``"stalled"``
-        (no progress over the ``stall`` window), ``"diverged"`` (the last
-        finite iterate is returned) or ``"timeout"``. A status says how the
-        run stopped, not whether the signal was recovered: see ``recovered``.
-    reason : str or ndarray of str, shape (T,)
-        Which test stopped the run: ``"tol"``, ``"residual"``,
-        ``"stagnation"``, ``"stall"``, ``"solver"``, ``"callback"``,
-        ``"max_iter"``, ``"diverged"``.
-    history : dict of ndarray
-        Per iteration (rows) and signal (columns, dropped for single-RHS):
-        ``objective`` (½‖Ax − y‖² for least squares, ``f(x)`` for an
-        objective, the layer loss for a layer), ``residual_norm`` (‖Ax − y‖,
-        ‖∇f(x)‖, or the output error ‖X̃(Ŵ − W)‖·√(2/N)), ``support_changes`` and
-        ``time`` (cumulative seconds spent in the solver, bookkeeping and
-        callbacks excluded). Columns that stopped keep their last value.
-    solve_time : float
-        Seconds spent in the solver (setup included, bookkeeping excluded).
-    solver : str
-        Registry name of the solver.
-    params : dict
-        The solver's hyperparameters.
-    rel_error, distance : float or ndarray or None
-        ``‖x − x_true‖/‖x_true‖`` and ``‖x − x_true‖`` when the problem
-        carries a ground truth, computed after the timed loop.
-    """
-
-    x: np.ndarray
-    support: np.ndarray
-    n_iter: object
-    status: object
-    reason: object = None
-    history: dict = field(default_factory=dict)
-    solve_time: float = 0.0
-    solver: str = ""
-    params: dict = field(default_factory=dict)
-    rel_error: object = None
-    distance: object = None
-
-    def __repr__(self):
-        return (f"Result(solver={self.solver!r}, status={self.status!r}, n_iter={self.n_iter!r}, "
-                f"x.shape={self.x.shape}, solve_time={self.solve_time:.3g}s)")
 
 
 def _take(state, idx):
@@ -289,9 +251,13 @@ class Solver:
     # ------------------------------------------------------------ params
     @classmethod
     def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+        names = cls.__dict__.get("_param_names_cache")  # per class: signatures are slow
+        if names is None:
+            sig = inspect.signature(cls.__init__)
+            names = [p.name for p in sig.parameters.values()
+                     if p.name != "self" and p.kind == p.KEYWORD_ONLY]
+            cls._param_names_cache = names
+        return list(names)
 
     def get_params(self):
         """Get the hyperparameters as a dict (scikit-learn style).
@@ -398,6 +364,32 @@ class Solver:
         """
         return float(self.tol)
 
+    def _scaled_params(self, scaling):
+        """Hyperparameters for the problem rescaled by ``scaling``, or None to solve it as given.
+
+        Most hyperparameters are scale-free (relative tolerances, relative
+        damping, iteration counts). A solver with a hyperparameter in the
+        caller's units overrides this to convert it (IHT's explicit step
+        scales like ``1/‖A‖²``, i.e. by ``2**scaling.h``; OMP's ``tol`` bounds
+        ``‖r‖²``, i.e. scales by ``2**(-2·scaling.r)``). A fitted
+        :class:`~sparserec.curvature.Curvature` passed as a hyperparameter is
+        in the caller's units too, so the default declines to rescale then.
+
+        Parameters
+        ----------
+        scaling : Scaling
+            Powers of two from the caller's problem to the normalised one.
+
+        Returns
+        -------
+        dict or None
+            The hyperparameters to solve the normalised problem with.
+        """
+        params = self.get_params()
+        if any(isinstance(v, Curvature) for v in params.values()):
+            return None
+        return params
+
     # ------------------------------------------------------------ lifecycle
     def solve(self, problem, *, x0=None, callback=None):
         """Solve ``problem`` and return a :class:`Result`.
@@ -420,6 +412,14 @@ class Solver:
         -------
         Result
             The solution, support, status and history of the run.
+
+        Raises
+        ------
+        ValueError
+            For invalid hyperparameters or ``x0``; for data the solver cannot
+            use (a singular curvature without damping, an operator returning
+            NaN, ...); when the solution is beyond the floating-point range;
+            and when the run diverged before any iterate met the sparsity.
         """
         self._check_problem(problem)
         self._validate_params(problem)
@@ -427,7 +427,45 @@ class Solver:
             raise TypeError(f"The 'callback' argument of {type(self).__name__}.solve must "
                             f"be callable or None; got {type(callback).__name__}.")
         X0 = self._check_x0(problem, x0)
-        return self._run(problem, X0, callback)
+        compiled = self._warm_up(problem)
+        inner, scaling = problem.normalized()
+        runner = self
+        if not scaling.identity:
+            params = self._scaled_params(scaling)
+            if params is None:
+                inner, scaling = problem, Scaling()
+            else:
+                runner = type(self)(**params)
+                X0 = np.ldexp(X0, -scaling.x)
+                if callback is not None:
+                    callback = _callback_in_caller_units(callback, scaling)
+        X, n_iter, status, reason, hist, elapsed, jit, extra = runner._run(inner, X0, callback)
+        return self._make_result(problem, X, n_iter, status, reason, hist, elapsed,
+                                 compiled + jit, extra, scaling)
+
+    def _warm_up(self, problem):
+        """Solve a tiny problem of the same kind, untimed, once per process (see :mod:`._jit`).
+
+        Returns the seconds it took (0 when this solver and kind were already
+        warmed up). A warm-up that fails is ignored: the real solve reports
+        any error.
+        """
+        kind = problem.warm_up_kind()
+        if kind is None:
+            return 0.0
+        params = self.get_params()
+        if any(isinstance(v, Curvature) for v in params.values()):
+            return 0.0  # a user object that the stand-in would refit
+        key = (type(self), type(problem), kind, tuple((k, repr(v)) for k, v in params.items()))
+        if not _WARM.claim(key):
+            return 0.0
+        t0 = time.perf_counter()
+        try:
+            tiny = problem.warm_up_problem()
+            type(self)(**copy.deepcopy(params)).solve(tiny)
+        except Exception:  # noqa: BLE001 - the real solve raises what matters
+            pass
+        return time.perf_counter() - t0
 
     def _run(self, problem, X0, callback):
         T = problem.n_signals
@@ -435,14 +473,22 @@ class Solver:
         if tol > 0:  # relative tests cannot go below the working precision (float32: ~1e-7)
             tol = max(tol, 10 * np.finfo(problem.dtype).eps)
         coupled = problem.sparsity.coupled
+        c_start = compile_seconds()
         t_start = time.perf_counter()
         state = problem.init_state(X0)
         state["j"] = np.arange(T)  # column labels: they follow the columns when some stop
         state = self._setup(problem, state)
         state.setdefault("done", np.zeros(T, dtype=bool))
-        elapsed = time.perf_counter() - t_start
+        jit = compile_seconds() - c_start
+        elapsed = time.perf_counter() - t_start - jit
 
         obj_now, res_now = problem.measure(state)
+        if not (np.all(np.isfinite(res_now)) and np.all(np.isfinite(obj_now))):
+            raise ValueError(
+                f"{type(self).__name__} cannot start on {problem!r}: at the starting point the "
+                f"objective or residual norm is not finite in float64 (objective "
+                f"{obj_now.max():.3g}, residual norm {res_now.max():.3g}); the data or x0 "
+                "exceed the floating-point range. Rescale them.")
         ref = problem.reference_norm(state)
         # growth test scale (infinite, i.e. no test, where the problem has no natural scale)
         r_ref = np.where(ref > 0, np.maximum(ref, res_now), np.inf)
@@ -464,11 +510,16 @@ class Solver:
         # for gathering and scattering the running columns.
         work, cols = state, np.arange(T)
         for it in range(1, self._loop_max_iter(problem) + 1):
-            X_old = work["X"]
+            # a copy: a step may update X in place (OMP does), and the last finite
+            # iterate must survive a step that produces NaN
+            X_old = work["X"].copy()
             work["done"] = np.zeros(cols.size, dtype=bool)
+            c0 = compile_seconds()
             t0 = time.perf_counter()
             work = self._step(problem, work)
-            elapsed += time.perf_counter() - t0
+            dc = compile_seconds() - c0
+            elapsed += time.perf_counter() - t0 - dc
+            jit += dc
 
             X_new = work["X"]
             obj, res = problem.measure(work)
@@ -480,8 +531,9 @@ class Solver:
             if np.any(bad):  # keep the last finite iterate of diverged columns
                 X_new[:, bad] = X_old[:, bad]
                 problem.refresh(work, np.flatnonzero(bad))
-                obj_b, res_b = problem.measure(work)
-                obj[bad], res[bad] = obj_b[bad], res_b[bad]
+                # its objective and residual are those recorded for it last time
+                obj[bad], res[bad] = obj_now[cols[bad]], res_now[cols[bad]]
+                changes[bad] = 0
                 stop |= bad
                 why[bad] = "diverged"
             own = np.asarray(work["done"], dtype=bool) & ~stop  # the solver's own criterion first
@@ -542,34 +594,69 @@ class Solver:
         if work is not state:
             _put(state, work, cols)
 
+        X_before = state["X"].copy()
+        c0 = compile_seconds()
         t0 = time.perf_counter()
         state = self._finalize(problem, state)
-        elapsed += time.perf_counter() - t0
-        return self._make_result(problem, state["X"], n_iter, status, reason, hist, elapsed,
-                                 state.get("extra"))
+        dc = compile_seconds() - c0
+        elapsed += time.perf_counter() - t0 - dc
+        jit += dc
+        X = state["X"]
+        broken = ~np.all(np.isfinite(X), axis=0)
+        if np.any(broken):  # a final refit that failed: keep the loop's iterate
+            X[:, broken] = X_before[:, broken]
+            status[broken] = reason[broken] = "diverged"
+        return X, n_iter, status, reason, hist, elapsed, jit, state.get("extra")
 
-    def _make_result(self, problem, X, n_iter, status, reason, hist, elapsed, extra=None):
-        """Package a Result (metrics computed here, outside the timed loop).
+    def _make_result(self, problem, X, n_iter, status, reason, hist, elapsed, compile_time,
+                     extra=None, scaling=Scaling()):
+        """Package a Result in the caller's units (metrics computed here, outside the timed loop).
 
-        ``extra`` (a solver's ``state["extra"]`` dict) adds solver-specific
-        history entries, e.g. the tolerance Net-Trim used.
+        ``X`` and ``hist`` come from the (possibly normalised) problem the
+        loop ran on; ``scaling`` maps them back to ``problem``. ``extra`` (a
+        solver's ``state["extra"]`` dict) adds solver-specific history
+        entries, e.g. the tolerance Net-Trim used.
         """
+        owner = type(self).__name__
+        if not scaling.identity:
+            with np.errstate(over="ignore", under="ignore"):
+                X = np.ldexp(X, scaling.x)
+            if not np.all(np.isfinite(X)):
+                raise ValueError(
+                    f"The solution {owner} found for {problem!r} is not representable in "
+                    f"{np.dtype(X.dtype).name}: it exceeds the largest finite number "
+                    f"(the data put it near 2**{scaling.x} times the scale of the normalised "
+                    "problem). Rescale A or y so that the solution is of moderate size.")
+        if self.enforces_k and problem.sparsity.kind is not None:
+            over = ~problem.sparsity.admits(X) & (status == "diverged")
+            if np.any(over):
+                raise ValueError(
+                    f"{owner} diverged (non-finite values) on {problem!r} before any iterate "
+                    f"met the sparsity target ({problem.sparsity.describe()}): its last finite "
+                    "iterate is the dense start, so there is no valid result to return. Check "
+                    "the data and the hyperparameters (a curvature, damping or step of the "
+                    "wrong scale), or pass an x0 that meets the target.")
         history = {k: np.atleast_1d(np.asarray(v)) for k, v in (extra or {}).items()}
         T = problem.n_signals
+        exponent = {"objective": 2 * scaling.r, "residual_norm": scaling.r}
         for key, rows in hist.items():
             arr = np.asarray(rows, dtype=float if key != "support_changes" else np.int64)
+            if key in exponent and exponent[key]:
+                with np.errstate(over="ignore", under="ignore"):
+                    arr = np.ldexp(arr, exponent[key])
             if key == "time":
                 history[key] = arr
             else:
                 arr = arr.reshape(len(rows), T)
                 history[key] = arr if problem.multi else arr[:, 0]
         support = self._support(problem, X)
-        rel = dist = None
+        rel = dist = ok = None
         X_true = problem.X_true
         if X_true is not None:
             diff = np.linalg.norm(X - X_true, axis=0)
             dist = diff if problem.multi else float(diff[0])
             rel = relative_error(problem.unblock(X), problem.x_true)
+            ok = success(problem.unblock(X), problem.x_true)
         single = not problem.multi
         return Result(
             x=problem.unblock(X), support=problem.unblock(support),
@@ -577,7 +664,19 @@ class Solver:
             status=str(status[0]) if single else status.astype(str),
             reason=str(reason[0]) if single else reason.astype(str),
             history=history, solve_time=float(elapsed), solver=self.name,
-            params=self.get_params(), rel_error=rel, distance=dist)
+            params=self.get_params(), rel_error=rel, distance=dist, recovered=ok,
+            compile_time=float(compile_time))
+
+
+def _callback_in_caller_units(callback, scaling):
+    """Wrap a user callback so that it sees ``x`` and the objective in the caller's units."""
+    def wrapped(info):
+        with np.errstate(over="ignore", under="ignore"):
+            obj = np.ldexp(info["objective"], 2 * scaling.r)
+            info = {**info, "x": np.ldexp(info["x"], scaling.x),
+                    "objective": float(obj) if np.ndim(obj) == 0 else obj}
+        return callback(info)
+    return wrapped
 
 
 def check_step(step, owner, allow_normalized=True):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._validation import check_choice, check_real, param_error
 from ..kernels.homotopy import l1_homotopy
+from ..problems import check_operator_output
 from .base import Solver, register
 
 __all__ = ["BasisPursuit", "FORMS", "METHODS", "build_program"]
@@ -33,6 +34,10 @@ DEFAULT_SOLVER_OPTIONS = {
 #: (20 seeds, 128 x 256, k = 10); 1e-7 clears them with margin, while zeroing a
 #: true entry that small changes the relative error by at most 1e-7.
 ZERO_THRESHOLD = 1e-7
+
+#: Largest relative least-squares residual of a y counted as in the range of A
+#: (equality and nonnegative forms; see ``BasisPursuit._check_in_range``).
+RANGE_TOL = 1e-6
 
 #: Largest n for which a LinearOperator problem is densified (n columns of A).
 MAX_DENSIFY = 4096
@@ -250,6 +255,12 @@ class BasisPursuit(Solver):
                             f"dense Parameter); got a LinearOperator with n={problem.n} "
                             f"columns, above the densification limit n <= {MAX_DENSIFY}.")
 
+    def _scaled_params(self, scaling):
+        params = super()._scaled_params(scaling)  # epsilon bounds ‖Ax − y‖: it scales like r
+        if params["epsilon"] is not None:
+            params["epsilon"] = float(np.ldexp(float(params["epsilon"]), -scaling.r))
+        return params
+
     def _epsilon(self, problem):
         if self.epsilon is not None:
             return float(self.epsilon)
@@ -260,13 +271,35 @@ class BasisPursuit(Solver):
     def _setup(self, problem, state):
         if problem.is_operator:
             A = problem.columns(np.arange(problem.n))
+            check_operator_output(A, "matvec")
         else:
             A = problem.A
+        A = np.asarray(A, dtype=np.float64)
+        if self.form != "noise":
+            self._check_in_range(A, np.asarray(state["Y"], dtype=np.float64))
         # wrapped in dicts so that the base loop does not slice them by column
-        state["bp"] = {"A": np.asarray(A, dtype=np.float64),
-                       "certified": np.zeros(problem.n_signals, dtype=bool)}
+        state["bp"] = {"A": A, "certified": np.zeros(problem.n_signals, dtype=bool)}
         state["extra"] = {}
         return state
+
+    def _check_in_range(self, A, Y):
+        """Refuse a y outside the range of A: the constraint Ax = y has no solution.
+
+        The least-squares residual is backward stable, so a consistent y leaves
+        a relative residual near machine precision (even for ill-conditioned
+        A); 1e-6 separates that from measurement noise, which equality-form
+        basis pursuit cannot fit (and conic solvers then fail on, e.g. with
+        status 'user_limit', rather than certify infeasibility).
+        """
+        Z = np.linalg.lstsq(A, Y, rcond=None)[0]
+        rel = np.linalg.norm(Y - A @ Z, axis=0) / np.maximum(np.linalg.norm(Y, axis=0),
+                                                             np.finfo(np.float64).tiny)
+        if np.any(rel > RANGE_TOL):
+            j = int(np.argmax(rel))
+            raise ValueError(f"BasisPursuit (form={self.form!r}) cannot solve this Problem: "
+                             f"y is not in the range of A (signal {j}: relative least-squares "
+                             f"residual {rel[j]:.2g} > {RANGE_TOL:g}), so no x has Ax = y. For "
+                             "noisy measurements use form='noise' with an epsilon.")
 
     def _step(self, problem, state):
         X, R, Y = state["X"], state["R"], state["Y"]
@@ -331,11 +364,13 @@ class BasisPursuit(Solver):
                                "reduced accuracy (cvxpy status 'optimal_inaccurate').",
                                self.form, solver, column)
         elif status != cp.OPTIMAL:
-            hint = ""
-            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-                hint = {"equality": " (y is not in the range of A)",
-                        "noise": " (no x has ||Ax - y|| <= epsilon)",
-                        "nonnegative": " (y is not in the cone {Ax : x >= 0})"}[self.form]
+            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):  # the data's fault
+                hint = {"equality": "y is not in the range of A",
+                        "noise": "no x has ||Ax - y|| <= epsilon",
+                        "nonnegative": "y is not in the cone {Ax : x >= 0}"}[self.form]
+                raise ValueError(f"BasisPursuit (form={self.form!r}) cannot solve signal "
+                                 f"{column} of this Problem: {hint} (cvxpy solver {solver} "
+                                 f"returned status {status!r}).")
             raise RuntimeError(f"BasisPursuit (form={self.form!r}) failed on signal {column}: "
-                               f"cvxpy solver {solver} returned status {status!r}{hint}.")
+                               f"cvxpy solver {solver} returned status {status!r}.")
         return np.array(prog.x.value, dtype=np.float64)

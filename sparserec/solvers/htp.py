@@ -68,6 +68,13 @@ class HTP(Solver):
         super()._validate_params(problem)
         check_step(self.step, type(self).__name__)
 
+    def _scaled_params(self, scaling):
+        # an explicit step is in units of 1/‖A‖²; "normalized" and None are scale-free
+        params = super()._scaled_params(scaling)
+        if params is not None and not (params["step"] is None or isinstance(params["step"], str)):
+            params["step"] = float(np.ldexp(float(params["step"]), scaling.h))
+        return params
+
     def _setup(self, problem, state):
         if self.step != "normalized":
             mu = 1.0 / problem.norm2() ** 2 if self.step is None else float(self.step)

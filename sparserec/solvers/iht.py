@@ -116,6 +116,13 @@ class IHT(Solver):
 
     _projection = Projection("topk")
 
+    def _scaled_params(self, scaling):
+        # an explicit step is in units of 1/‖A‖²; "normalized" and None are scale-free
+        params = super()._scaled_params(scaling)
+        if params is not None and not (params["step"] is None or isinstance(params["step"], str)):
+            params["step"] = float(np.ldexp(float(params["step"]), scaling.h))
+        return params
+
     def _setup(self, problem, state):
         # mu in the problem's dtype, so that float32 problems stay float32
         if self.step is None:

@@ -215,6 +215,12 @@ class OMP(Solver):
     def _loop_tol(self):
         return 0.0  # OMP's tol bounds ‖r‖² and is applied in _step
 
+    def _scaled_params(self, scaling):
+        params = super()._scaled_params(scaling)  # tol bounds ‖r‖²: it scales like r²
+        if params["tol"] is not None:
+            params["tol"] = float(np.ldexp(float(params["tol"]), -2 * scaling.r))
+        return params
+
     def _use_gram(self, problem):
         pre = self.precompute
         if isinstance(pre, str):  # "auto"
