@@ -23,7 +23,7 @@ import _common  # noqa: E402
 from sparserec.experiments import phase_transition  # noqa: E402
 
 SOLVERS = ["iht:step=normalized,max_iter=300", "htp", "cosamp:max_iter=100",
-           "subspace_pursuit", "omp", "basis_pursuit", "iobs:damping=0.01,max_iter=100"]
+           "subspace_pursuit", "omp", "basis_pursuit", "iobs"]
 FULL = dict(n=200, deltas="0.1:0.9:0.1",
             rhos="0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.8,0.9",
             trials=20)

@@ -27,6 +27,7 @@ SCRIPTS = {
     "iobs_fullstep": ([], ["iobs_fullstep_curves.csv"]),
     "conditioning": ([], ["conditioning_trials.csv"]),
     "phase_transition": ([], []),
+    "correlated_design": ([], ["correlated_design_success.csv"]),
     "pruning_accuracy": ([], []),
 }
 TIMEOUT = 240  # seconds per script; each takes a few seconds on an idle machine
@@ -56,7 +57,8 @@ def smoke_runs(tmp_path_factory):
 #: pruning_accuracy.csv leaves per-layer columns empty on the dense row and epsilon empty
 #: for every method but Net-Trim; a phase fit may be undefined where a solver never fails.
 FINITE_COLUMNS = {"pruning_accuracy.csv": ["accuracy", "density", "wall_s"],
-                  "phase_transition.csv": ["delta", "n_obs"]}
+                  "phase_transition.csv": ["delta", "n_obs"],
+                  "correlated_design.csv": ["r", "n_obs"]}
 
 
 def _check_finite(path):

@@ -5,7 +5,8 @@ Each module is a command line with a ``main(argv=None)`` entry point:
 - :mod:`~sparserec.experiments.phase_transition`: ``sparserec-phase-transition``;
 - :mod:`~sparserec.experiments.convergence`: ``sparserec-convergence``;
 - :mod:`~sparserec.experiments.conditioning`: ``sparserec-conditioning``;
-- :mod:`~sparserec.experiments.prune_network`: ``sparserec-prune-network``.
+- :mod:`~sparserec.experiments.prune_network`: ``sparserec-prune-network``;
+- :mod:`~sparserec.experiments.correlated_design`: ``sparserec-correlated-design``.
 
 Those console scripts are installed with sparserec; ``python -m
 sparserec.experiments.<name>`` works wherever sparserec imports, and a clone

@@ -341,7 +341,8 @@ def timing_summary(df, wall, stats):
     """
     per = {}
     for solver, g in df.groupby("solver", sort=False):
-        t = g["solve_time"].astype(float)
+        # a custom runner's rows may have no solve_time (prune_network): count them as NaN
+        t = g["solve_time"].astype(float) if "solve_time" in g else np.full(len(g), np.nan)
         total = float(np.nansum(t))
         per[str(solver)] = {"solves": int(len(g)), "solve_s": round(total, 3),
                             "ms_per_solve": round(1e3 * total / max(len(g), 1), 3)}
