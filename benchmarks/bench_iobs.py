@@ -27,7 +27,7 @@ def _interleaved(fns, repeats=REPEATS):
 
 def _state(problem, solver, X):
     Y = problem.Y.astype(problem.dtype)
-    state = {"X": X.copy(), "Y": Y, "R": Y - problem.matvec(X)}
+    state = {"X": X.copy(), "Y": Y, "R": Y - problem.matvec(X), "j": np.arange(X.shape[1])}
     state = solver._setup(problem, state)
     state["done"] = np.zeros(problem.n_signals, dtype=bool)
     return state
@@ -42,7 +42,7 @@ def bench_iobs_iteration(m=2048, n=4096, k=100, seed=0):
 
     p = make_problem(m, n, k, seed=seed)
     p.norm2()
-    iobs = solvers.get("iobs", damping=0.01)
+    iobs = solvers.get("iobs", damping=0.01, step=1.0)
     iht = solvers.get("iht")
     # a common mid-run iterate: two IHT iterations from zero
     X = np.zeros((n, 1))
@@ -52,8 +52,8 @@ def bench_iobs_iteration(m=2048, n=4096, k=100, seed=0):
     X1 = st["X"].copy()
     s_iobs = _state(p, iobs, X1)
     s_iht = _state(p, iht, X1)
-    s_iobs["curv"].inv_diag()          # precompute (setup cost)
-    curv = s_iobs["curv"]
+    curv = s_iobs["ctx"]["curv"]
+    curv.inv_diag()                    # precompute (setup cost)
 
     def run_iobs():
         s = dict(s_iobs, X=X1.copy(), R=s_iobs["R"].copy())
@@ -97,7 +97,51 @@ def bench_greedy_obs(r=512, n=512, seed=0):
              "ours_s": t_nb, "ref_s": t_np, "ratio": t_nb / t_np, "target": "<= 0.2"}]
 
 
-BENCHMARKS = [bench_iobs_iteration, bench_greedy_obs]
+def bench_iobs_default_vs_htp(n=500, deltas=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                              rhos=(0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75), trials=2,
+                              seed=0):
+    """(c) Time per solve of ``iobs`` with its defaults vs HTP, per δ (the issue's budget).
+
+    Gaussian A (n = 500), ±1 and N(0, 1) signals, ``trials`` instances per
+    (signal, ρ) over a ρ grid that spans both sides of the transitions (a
+    phase-diagram workload: successes and failures). Every instance is solved
+    by both solvers back to back, the order alternating; the ratio is total
+    ``iobs`` time over total HTP time at that δ (setup included; a warm-up solve
+    of both runs first)."""
+    from sparserec import Problem, solvers
+    from sparserec.ensembles import gaussian, sparse_signal
+    from _timing import time_calls
+
+    htp, iobs = solvers.get("htp"), solvers.get("iobs")
+    warm = Problem(gaussian(20, 40, np.random.default_rng(seed)), np.ones(20), 3)
+    htp.solve(warm), iobs.solve(warm)     # numba compilation and caches are not timed
+    rows = []
+    for delta in deltas:
+        m = int(np.ceil(delta * n))
+        t_htp = t_iobs = 0.0
+        count = 0
+        for signal in ("rademacher", "gaussian"):
+            for rho in rhos:
+                k = max(1, int(round(rho * m)))
+                for t in range(trials):
+                    rng = np.random.default_rng([seed, int(1000 * delta), int(1000 * rho), t])
+                    A = gaussian(m, n, rng)
+                    x = sparse_signal(n, k, rng, distribution=signal)
+                    p = Problem(A, A @ x, k)
+                    pair = [lambda: htp.solve(p), lambda: iobs.solve(p)]
+                    order = (0, 1) if count % 2 == 0 else (1, 0)
+                    times = {i: time_calls(pair[i]) for i in order}
+                    t_htp += times[0]
+                    t_iobs += times[1]
+                    count += 1
+        rows.append({"name": f"iobs (defaults) / htp, time per solve, n={n}, δ={delta:g} "
+                             f"({count} instances, ρ {rhos[0]:g}..{rhos[-1]:g})",
+                     "ours_s": t_iobs / count, "ref_s": t_htp / count,
+                     "ratio": t_iobs / t_htp, "target": "<= 3"})
+    return rows
+
+
+BENCHMARKS = [bench_iobs_iteration, bench_greedy_obs, bench_iobs_default_vs_htp]
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ SCRIPTS = {"sparserec-phase-transition": "phase_transition",
            "sparserec-conditioning": "conditioning",
            "sparserec-prune-network": "prune_network",
            "sparserec-nettrim-samples": "nettrim_samples",
-           "sparserec-prune-global": "prune_global"}
+           "sparserec-prune-global": "prune_global",
+           "sparserec-correlated-design": "correlated_design"}
 
 
 def _setup_cfg():

@@ -27,6 +27,7 @@ SCRIPTS = {
     "iobs_fullstep": ([], ["iobs_fullstep_curves.csv"]),
     "conditioning": ([], ["conditioning_trials.csv"]),
     "phase_transition": ([], []),
+    "correlated_design": ([], ["correlated_design_success.csv"]),
     "pruning_accuracy": ([], []),
     "nettrim_samples": ([], ["nettrim_samples_cells.csv"]),
     "prune_global": ([], ["prune_global_retrain.csv"]),
@@ -61,7 +62,8 @@ def smoke_runs(tmp_path_factory):
 FINITE_COLUMNS = {"pruning_accuracy.csv": ["accuracy", "density", "wall_s"],
                   "phase_transition.csv": ["delta", "n_obs"],
                   "nettrim_samples.csv": ["s_frac", "slogns", "dt_samples", "n_obs"],
-                  "prune_global.csv": ["sparsity", "accuracy", "density"]}
+                  "prune_global.csv": ["sparsity", "accuracy", "density"],
+                  "correlated_design.csv": ["r", "n_obs"]}
 
 
 def _check_finite(path):

@@ -57,8 +57,11 @@ class ExactGram(Curvature):
         mutually exclusive with ``problem``. See :meth:`from_gram`.
     dense : bool or None, default=None
         Store ``AᵀA`` as a dense array. None: dense when ``A`` is an array and
-        ``n <= DENSE_MAX``; otherwise products go through ``A`` and ``Ĥ⁻¹``
-        (when damped and ``m < n``) through the ``m × m`` Woodbury identity.
+        ``m >= n`` and ``n <= DENSE_MAX``; otherwise products and blocks go
+        through ``A`` (forming ``AᵀA`` costs ``O(mn²)``, more than the
+        ``O(m²n)`` of the Woodbury form below when ``m < n``). With damping
+        and ``m < n``, ``Ĥ⁻¹`` always goes through the ``m × m`` Woodbury
+        identity.
     shift : float, default=0.0
         Diagonal shift ``λ`` (use :class:`Damped` for the relative convention).
 
@@ -70,7 +73,7 @@ class ExactGram(Curvature):
     only needs :math:`A_S^\top A_S`, invertible when ``|S| <= m`` and the
     columns of ``A_S`` are independent.
 
-    With a shift ``λ > 0`` and matrix-free storage (``m < n``),
+    With a shift ``λ > 0`` and ``m < n`` (dense storage or not),
 
     .. math::  (A^\top A + \lambda I)^{-1} = \lambda^{-1}\big(I - A^\top (AA^\top + \lambda I)^{-1} A\big),
 
@@ -176,8 +179,9 @@ class ExactGram(Curvature):
             self.problem = problem
             self.m, self.n = problem.m, problem.n
             dense = self.dense_mode
-            if dense is None:
-                dense = (not problem.is_operator) and problem.n <= DENSE_MAX
+            if dense is None:  # m < n: blocks from A_S and the Woodbury form are cheaper
+                dense = (not problem.is_operator and problem.m >= problem.n
+                         and problem.n <= DENSE_MAX)
             if dense:
                 A = problem.A if not problem.is_operator else problem.columns(np.arange(problem.n))
                 A = np.asarray(A, dtype=np.float64)
@@ -270,7 +274,8 @@ class ExactGram(Curvature):
         super().check_invertible()
 
     def _use_woodbury(self):
-        return self.shift > 0 and self.m is not None and self.m < self.n and self.H is None
+        # m < n: the m × m system costs O(m²n) against O(n³) for a factor of the dense Ĥ
+        return self.shift > 0 and self.m is not None and self.m < self.n
 
     def _wb(self):
         if self._woodbury is None:

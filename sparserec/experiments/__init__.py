@@ -6,8 +6,9 @@ Each module is a command line with a ``main(argv=None)`` entry point:
 - :mod:`~sparserec.experiments.convergence`: ``sparserec-convergence``;
 - :mod:`~sparserec.experiments.conditioning`: ``sparserec-conditioning``;
 - :mod:`~sparserec.experiments.prune_network`: ``sparserec-prune-network``;
-- :mod:`~sparserec.experiments.nettrim_samples`: ``sparserec-nettrim-samples``.
-- :mod:`~sparserec.experiments.prune_global`: ``sparserec-prune-global``.
+- :mod:`~sparserec.experiments.nettrim_samples`: ``sparserec-nettrim-samples``;
+- :mod:`~sparserec.experiments.prune_global`: ``sparserec-prune-global``;
+- :mod:`~sparserec.experiments.correlated_design`: ``sparserec-correlated-design``.
 
 Those console scripts are installed with sparserec; ``python -m
 sparserec.experiments.<name>`` works wherever sparserec imports, and a clone

@@ -1,8 +1,8 @@
 r"""I-OBS: Newton target, OBS selection, OBS correction (Wu et al., NeurIPS 2024)."""
 from __future__ import annotations
 
-from .._validation import check_choice
-from ._newton import NewtonThresholding
+from .._validation import check_choice, check_real
+from ._newton import RELAX_START, NewtonThresholding
 from .base import register
 
 __all__ = ["IOBS"]
@@ -42,8 +42,18 @@ class IOBS(NewtonThresholding):
         ``"damped"`` uses the damped :math:`\hat H_{SS} + \lambda I`, the
         exact minimiser of the damped quadratic model on the kept set.
         Without damping the two coincide.
-    step : float or None, default=1.0
-        ``η`` (None means 1).
+    step : "auto", float or None, default="auto"
+        ``η``. A number (None means 1) is the step of the quadratic model:
+        the Newton target is ``x − ηĤ⁻¹g`` and the correction minimises the
+        model with that ``η``. ``"auto"`` keeps ``η = 1`` for the model (so the
+        correction is the exact minimiser on the kept set: for least squares
+        the least-squares refit) and scales the *selection* target (see
+        Notes): by 1 for an undamped curvature, where the Newton step is
+        exact, and by ``relax·n/df`` for a damped one (``m < n``).
+    relax : float, default=1.5
+        First over-relaxation of the selection step of ``step="auto"`` on a
+        least-squares problem with ``m < n`` (damped ``AᵀA``), ``>= 1`` (1
+        disables it); ignored otherwise.
     max_iter : int, default=200
         Maximum number of iterations (per signal).
     tol : float, default=1e-10
@@ -62,17 +72,39 @@ class IOBS(NewtonThresholding):
     With :math:`g = \nabla f(x)`,
 
     .. math::
-        z = x - \eta\,\hat H^{-1} g,\qquad S = \mathrm{select}(z, \hat H),\qquad
+        z = x - \eta_s\,\hat H^{-1} g,\qquad S = \mathrm{select}(z, \hat H),\qquad
         x^{+}_S = \hat H_{SS}^{-1}\,(\hat H x - \eta\, g)_S,\quad x^{+}_Q = 0 ,
 
-    the minimiser of the quadratic model
+    where ``x⁺`` is the minimiser of the quadratic model
     :math:`g^\top(v - x) + \frac1{2\eta}(v - x)^\top\hat H(v - x)` over ``v``
     supported on ``S`` (equivalently the OBS update
     :math:`-\hat H^{-1}_{:,Q}([\hat H^{-1}]_{QQ})^{-1}z_Q` of ``z``). It is
     computed from a Cholesky factor of :math:`\hat H_{SS}` (cached per
     signal and up/down-dated when ``S`` changes by a few indices) and never
     needs :math:`\hat H^{-1}`. With exact Gram curvature and ``η = 1`` it is
-    the least-squares refit on ``S``.
+    the least-squares refit on ``S``. A numeric ``step`` sets
+    :math:`\eta_s = \eta`.
+
+    **The default for m < n** (``step="auto"``, exact curvature, damping
+    0.01, saliency selection). ``AᵀA`` is singular, so the Newton direction
+    uses :math:`\hat H = A^\top A + \lambda I`; then
+    :math:`\hat H^{-1}A^\top A` is close to the orthogonal projection onto
+    the row space of ``A``, of dimension
+    :math:`df = \mathrm{tr}(\hat H^{-1}A^\top A) = n - \lambda\,\mathrm{tr}(\hat H^{-1}) \approx m`,
+    and the unit Newton step recovers only about ``df/n`` of each
+    coordinate of the error ``x* − x`` (for an isotropic design). The
+    selection therefore uses :math:`\eta_s = \rho_t\, n/df`, where
+    :math:`\rho_t` (``relax``, 1.5 at the start) shrinks by 0.9, down to 1,
+    whenever a projection changes the support without decreasing the
+    residual (that column is then projected again); at 1 every projection
+    is accepted. The correction stays the exact least-squares refit. The
+    method is second order in three places: the Newton direction
+    :math:`\hat H^{-1}g` (a minimum-norm step in the row space, not the
+    gradient), the OBS saliency :math:`z_i^2/[\hat H^{-1}]_{ii}` of the
+    selection, and the OBS correction on the kept set. With the unit
+    selection step of the paper (``step=1``), I-OBS barely moves off its
+    first support when ``m ≪ n`` and recovers less than HTP; docs/iobs.md
+    records the phase transitions of both.
 
     Every problem type runs the same step. On a
     :class:`~sparserec.problems.LayerProblem` (``g = H(Ŵ − W)``) the first
@@ -81,8 +113,10 @@ class IOBS(NewtonThresholding):
     re-prune a Newton target. On an :class:`~sparserec.problems.ObjectiveProblem`
     the curvature is refitted at the current point; a step is accepted only
     if ``f`` does not increase, otherwise ``η`` is halved (at most 30 times;
-    then the iterate stays and the run stops with ``reason="solver"``). On
-    least-squares and layer problems no safeguard is applied.
+    then the iterate stops with ``reason="solver"``). With ``step="auto"``
+    these problem types use :math:`\eta_s = n/df` without relaxation (1 when
+    the curvature is not damped). On least-squares and layer problems no
+    other safeguard is applied.
 
     References
     ----------
@@ -106,15 +140,17 @@ class IOBS(NewtonThresholding):
 
     name = "iobs"
     _correct = True
+    _auto_step = True
 
     def __init__(self, *, curvature="exact", damping="auto", selection="saliency",
-                 correction="undamped", step=1.0, max_iter=200, tol=1e-10, stagnation=None,
-                 stall=None):
+                 correction="undamped", step="auto", relax=RELAX_START, max_iter=200, tol=1e-10,
+                 stagnation=None, stall=None):
         self.curvature = curvature
         self.damping = damping
         self.selection = selection
         self.correction = correction
         self.step = step
+        self.relax = relax
         self.max_iter = max_iter
         self.tol = tol
         self.stagnation = stagnation
@@ -123,6 +159,7 @@ class IOBS(NewtonThresholding):
     def _validate_params(self, problem):
         super()._validate_params(problem)
         check_choice(self.correction, "correction", "IOBS", ("undamped", "damped"))
+        check_real(self.relax, "relax", "IOBS", low=1.0)
 
     def _selection(self):
         return self.selection

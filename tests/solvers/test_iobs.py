@@ -9,6 +9,7 @@ from sparserec.ensembles import conditioned, make_problem
 from sparserec.problems import (GramProblem, LayerProblem, LogisticRegression, ObjectiveProblem,
                                 Sparsity)
 from sparserec.projection import Projection, obs_correction
+from sparserec.solvers._newton import selection_scale
 
 
 def woodfisher_prune(w, F, k, update):
@@ -137,6 +138,73 @@ def test_multi_signal_and_float32():
     np.testing.assert_allclose(r32.x, res.x, atol=1e-4)  # float32 data: ~1e-6 relative
 
 
+# ------------------------------------------------------- the default for m < n
+def test_default_iobs_recovers_an_underdetermined_problem():
+    p = make_problem(100, 400, 10, seed=12, signal="rademacher")
+    solver = solvers.get("iobs")
+    res = solver.solve(p)
+    assert res.params["step"] == "auto" and res.params["damping"] == "auto"
+    # noiseless, ρ = 0.1 at δ = 0.25 (far below every transition): exact up to rounding
+    assert res.rel_error < 1e-8 and res.status == "converged"
+    # the unit Newton step of the paper (step=1) stalls on this instance at its first support
+    stuck = solvers.get("iobs", step=1.0).solve(p)
+    assert stuck.rel_error > 1e-2
+
+
+def test_selection_scale_is_n_over_the_degrees_of_freedom():
+    rng = np.random.default_rng(13)
+    m, n = 30, 90
+    A = rng.standard_normal((m, n)) * rng.uniform(0.5, 2.0, n)
+    p = Problem(A, rng.standard_normal(m), 5)
+    curv = make_curvature("exact", p, 0.01)
+    # df = tr((AᵀA + λI)⁻¹AᵀA) two ways: n − λ·tr(Ĥ⁻¹) (Woodbury), Σ σ²/(σ² + λ) (SVD)
+    sv = np.linalg.svd(A, compute_uv=False)
+    df = np.sum(sv ** 2 / (sv ** 2 + curv.lam))
+    assert selection_scale(curv) == pytest.approx(n / df, rel=1e-10)  # two exact formulas
+    assert df == pytest.approx(m, rel=0.05)      # λ is 1 % of mean(diag): df just below m
+    assert selection_scale(make_curvature("exact", make_problem(60, 30, 3, seed=0))) == 1.0
+
+
+def test_auto_step_is_the_unit_newton_step_for_positive_definite_curvature():
+    p = make_problem(80, 40, 5, seed=14)
+    a = solvers.get("iobs").solve(p)
+    b = solvers.get("iobs", step=1.0).solve(p)
+    np.testing.assert_array_equal(a.x, b.x)      # the same arithmetic: η = 1, no scaling
+    assert a.rel_error < 1e-8
+
+
+@pytest.mark.parametrize("relax", [1.5, 4.0])
+def test_relaxed_selection_step_decreases_the_residual_or_reaches_one(relax):
+    """Rule of step="auto" for m < n: a step whose support changes either lowers the
+    residual or was taken with relax = 1; relax never grows and stays in [1, relax]."""
+    p = make_problem(60, 200, 12, seed=15, n_signals=4)
+    solver = solvers.get("iobs", relax=relax)
+    solver._validate_params(p)
+    state = p.init_state(np.zeros((p.n, p.n_signals)))
+    state["j"] = np.arange(p.n_signals)
+    state = solver._setup(p, state)
+    assert np.all(state["relax"] == relax)
+    for _ in range(25):
+        X, res, before = state["X"].copy(), np.linalg.norm(state["R"], axis=0), \
+            state["relax"].copy()
+        state["done"] = np.zeros(p.n_signals, dtype=bool)   # as the base loop does
+        state = solver._step(p, state)
+        after = state["relax"]
+        np.testing.assert_allclose(state["R"], p.Y - p.A @ state["X"], atol=1e-10)
+        assert np.all(after <= before) and np.all(after >= 1.0)
+        changed = np.any((state["X"] != 0) != (X != 0), axis=0)
+        lowered = np.linalg.norm(state["R"], axis=0) < res
+        assert np.all(~changed | lowered | (after == 1.0))
+        assert np.all(np.count_nonzero(state["X"], axis=0) <= 12)
+
+
+def test_relax_one_is_the_unrelaxed_rule():
+    # relax = 1 never shrinks: it is the plain n/df selection step
+    p = make_problem(60, 200, 8, seed=16)
+    res = solvers.get("iobs", relax=1.0).solve(p)
+    assert res.rel_error < 1e-8
+
+
 # ----------------------------------------------------------------- errors
 def test_errors_match_text():
     p = make_problem(20, 40, 3, seed=7)
@@ -147,6 +215,14 @@ def test_errors_match_text():
         solvers.get("iobs", selection="best", damping=0.01).solve(p)
     with pytest.raises(ValueError, match=r"n <= 20 only; got n=40"):
         solvers.get("iobs", selection="exact", damping=0.01).solve(p)
+    with pytest.raises(ValueError, match=r"The 'relax' parameter of IOBS must be .*\[1.0, inf\]"):
+        solvers.get("iobs", relax=0.5).solve(p)
+    with pytest.raises(TypeError, match="The 'relax' parameter of IOBS must be"):
+        solvers.get("iobs", relax="big").solve(p)
+    with pytest.raises(ValueError, match="The 'step' parameter of IOBS must be 'auto', None"):
+        solvers.get("iobs", step="fast").solve(p)
+    with pytest.raises(ValueError, match="The 'step' parameter of TopkIOBS must be"):
+        solvers.get("topk_iobs", step="auto", damping=0.01).solve(p)
     with pytest.raises(ValueError, match="The 'curvature' parameter of IOBS must be"):
         solvers.get("iobs", curvature="hessian").solve(p)
     with pytest.raises(ValueError, match="The 'damping' parameter of TopkIOBS must be"):
