@@ -8,11 +8,15 @@ plain Python and must pass the same tests.
 * :mod:`.topk` — top-k selection (the one tie rule), per column;
 * :mod:`.obs` — OBS saliency, update, inverse downdate, greedy removal (OBC),
   Cholesky rank-one update;
-* :mod:`.lobs` — L-OBS's sequential updates with a fixed inverse.
+* :mod:`.lobs` — L-OBS's sequential updates with a fixed inverse;
+* :mod:`.swap` — exchange moves on a least-squares support (score every single
+  swap, apply one by rank-one updates).
 """
 from .lobs import lobs_sequential
 from .obs import chol_update, greedy_obs, obs_downdate, obs_saliency, obs_update
+from .swap import add_slot, best_add, best_swap, remove_slot
 from .topk import hard_threshold, topk, topk_mask, topk_numba, topk_numpy
 
 __all__ = ["topk", "topk_numba", "topk_numpy", "topk_mask", "hard_threshold", "obs_saliency",
-           "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential"]
+           "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential",
+           "best_swap", "best_add", "remove_slot", "add_slot"]
