@@ -109,7 +109,9 @@ class LocalSwap(Solver):
     multi-index splicing (the s least salient out, the s largest single
     gains in) was tried on top of it and found no improving move where
     single exchanges had none. The ``init`` solver's iterations run in
-    ``setup`` and are not in the history; ``n_iter`` counts moves.
+    ``setup`` and are not in the history; ``n_iter`` counts moves. The Gram
+    matrix ``AᵀA`` is formed when ``n <= 4096`` (otherwise one ``Aᵀa_j`` per
+    move), and a ``LinearOperator`` ``A`` is materialised once (n products).
 
     References
     ----------

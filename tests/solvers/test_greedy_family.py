@@ -160,3 +160,15 @@ def test_swap_param_errors(bad, err, msg):
     with pytest.raises(ValueError, match=r"The 'refresh' parameter of LocalSwap must be None "
                                          r"or an int >= 1; got 0\."):
         solvers.get("swap", refresh=0).solve(p)
+
+
+def test_swap_without_the_gram_matrix_matches(monkeypatch):
+    # n above gram_max_n: rows Aᵀa_j are computed per move instead of read from AᵀA
+    from sparserec.solvers.swap import LocalSwap
+    p = make_problem(48, 96, 12, seed=6, noise_std=0.01)
+    a = solvers.get("swap").solve(p)
+    monkeypatch.setattr(LocalSwap, "gram_max_n", 10)
+    b = solvers.get("swap").solve(p)
+    np.testing.assert_array_equal(a.support, b.support)
+    assert a.n_iter == b.n_iter
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-10, atol=1e-14)  # same refit, roundoff
