@@ -45,8 +45,18 @@ def _check_solver(solver, solver_params, owner):
 
 
 def _stepwise(solver):
-    """True when one run with k = k_max visits every support size in turn."""
-    return solver.name == "omp" or (solver.name == "swap" and solver.init is None)
+    """The solver whose one run with k = k_max visits every support size in turn, or None.
+
+    OMP, and the local-swap search restricted to its stepwise start (when its
+    ``init`` includes None, the empty support).
+    """
+    if solver.name == "omp":
+        return solver
+    if solver.name == "swap":
+        starts = solver.init if isinstance(solver.init, (tuple, list)) else (solver.init,)
+        if None in starts:
+            return solver.set_params(init=None)
+    return None
 
 
 def sparsity_path(A, y, k_max, *, solver="omp", solver_params=None):
@@ -74,9 +84,10 @@ def sparsity_path(A, y, k_max, *, solver="omp", solver_params=None):
     -----
     OMP adds one atom per iteration, so one run with ``k = k_max`` gives
     every row (row ``k`` is its ``k``-th iterate). The local-swap search from
-    the empty support (``"swap"`` with ``init=None``) makes exchanges at a
-    fixed size until none helps, then adds one index, so one run also gives
-    every row (row ``k`` is its last iterate with ``k`` nonzeros). When such a
+    the empty support makes exchanges at a fixed size until none helps, then
+    adds one index, so one run also gives every row (row ``k`` is its last
+    iterate with ``k`` nonzeros); for ``"swap"`` whose ``init`` includes None
+    (the default) the path is that stepwise search alone. When such a
     run stops before reaching ``k_max`` (the residual vanished, or no atom
     is left), the remaining rows repeat its solution. Every other solver is
     run once per k, warm-started (``x0``) from row ``k − 1``.
@@ -102,7 +113,9 @@ def sparsity_path(A, y, k_max, *, solver="omp", solver_params=None):
     if not np.any(y) or not np.any(A):
         return coefs
     problem = Problem(A, y, k_max)
-    if _stepwise(est):
+    stepwise = _stepwise(est)
+    if stepwise is not None:
+        est = stepwise
         last = {}
 
         def record(info):

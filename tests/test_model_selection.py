@@ -42,7 +42,7 @@ def test_swap_path_in_one_run_equals_one_solve_per_k():
     A, y, _ = _noisy(1)
     C = sparsity_path(A, y, 10, solver="swap")
     for k in range(1, 11):
-        x = solvers.get("swap").solve(Problem(A, y, k)).x
+        x = solvers.get("swap", init=None).solve(Problem(A, y, k)).x
         np.testing.assert_array_equal(C[k] != 0, x != 0, err_msg=str(k))
         # rank-one state vs a refit from scratch on the same support: ~1e-13 here
         np.testing.assert_allclose(C[k], x, rtol=1e-9, atol=1e-12)

@@ -9,14 +9,14 @@ from .base import Solver, register, solver_class
 
 __all__ = ["LocalSwap"]
 
-#: Initial solvers a LocalSwap may start from (None: the empty support, stepwise).
+#: Starts of a LocalSwap (None: the empty support, stepwise; a name: that solver's support).
 INITS = ("htp", "subspace_pursuit", "cgiht", "omp", "cosamp", "iht", None)
 
 
 class _Column:
     """Exchange state of one signal (see :mod:`sparserec.kernels.swap`)."""
 
-    __slots__ = ("S", "Ginv", "B", "c", "g", "x", "inS", "moves")
+    __slots__ = ("S", "Ginv", "B", "c", "g", "x", "inS", "moves", "r", "rr", "stopped")
 
     def __init__(self, k, n):
         self.S = np.full(k, -1, dtype=np.int64)
@@ -27,6 +27,9 @@ class _Column:
         self.x = np.zeros(k)
         self.inS = np.zeros(n, dtype=np.bool_)
         self.moves = 0
+        self.r = None        # residual y − A_S x of this start (float64)
+        self.rr = np.inf     # ‖r‖²
+        self.stopped = False  # no move lowers ‖r‖² any more
 
 
 class _Context:
@@ -51,21 +54,25 @@ class LocalSwap(Solver):
     the support holds fewer than ``k`` indices, the addition that lowers it
     the most. The run stops when neither helps: the support is then
     *swap-inescapable*, in the terms of [1]_. From the empty support
-    (``init=None``, the default) this is stepwise forward selection with
-    exchanges at every size; from another solver's support (``init``) it is
-    a pure exchange refinement. Every exchange is scored exactly, in O(1)
+    (``init=None``) this is stepwise forward selection with exchanges at
+    every size; from another solver's support it is a pure exchange
+    refinement; by default both run and the better fit is kept. Every exchange is scored exactly, in O(1)
     each, from quantities updated by rank-one formulas, so a move costs
     O(kn) instead of k(n − k) least-squares refits.
 
     Parameters
     ----------
-    init : str or None, default=None
-        None starts from the empty support. Otherwise the registry name of
-        the solver whose support starts the search (one of ``"htp"``,
+    init : str, None or tuple of them, default=(None, "subspace_pursuit")
+        Where the search starts. None is the empty support (stepwise
+        forward selection with exchanges); a string is the registry name of
+        a solver whose support is refined (one of ``"htp"``,
         ``"subspace_pursuit"``, ``"cgiht"``, ``"omp"``, ``"cosamp"``,
-        ``"iht"``, with its default hyperparameters). A nonzero column of
-        ``x0`` starts from its support instead (its ``k`` largest entries),
-        which is how a path over k warm-starts.
+        ``"iht"``, with its default hyperparameters). A tuple runs the search
+        from every start and keeps the lowest residual (the first on ties).
+        The default pairs the stepwise search, strongest with Gaussian
+        nonzeros, with a refinement of Subspace Pursuit, strongest with ±1
+        nonzeros. A nonzero column of ``x0`` is the only start of that column
+        (its ``k`` largest entries), which is how a path over k warm-starts.
     max_iter : int, default=1000
         Maximum number of moves (exchanges or additions) per signal.
     tol : float, default=1e-10
@@ -137,7 +144,7 @@ class LocalSwap(Solver):
     stall = None
     gram_max_n = 4096  # form AᵀA when n is at most this (n² doubles: 128 MiB)
 
-    def __init__(self, *, init=None, max_iter=1000, tol=1e-10, swap_tol=1e-9, refresh=None):
+    def __init__(self, *, init=(None, "subspace_pursuit"), max_iter=1000, tol=1e-10, swap_tol=1e-9, refresh=None):
         self.init = init
         self.max_iter = max_iter
         self.tol = tol
@@ -147,7 +154,12 @@ class LocalSwap(Solver):
     def _validate_params(self, problem):
         super()._validate_params(problem)
         owner = type(self).__name__
-        check_choice(self.init, "init", owner, INITS)
+        starts = self.init if isinstance(self.init, (tuple, list)) else (self.init,)
+        if len(starts) == 0:
+            raise ValueError(f"The 'init' parameter of {owner} must be one of {INITS} or a "
+                             "non-empty tuple of them; got ().")
+        for start in starts:
+            check_choice(start, "init", owner, INITS)
         check_real(self.swap_tol, "swap_tol", owner, low=0.0)
         if self.refresh is not None:
             check_int(self.refresh, "refresh", owner, low=1, expected="None or an int >= 1")
@@ -186,29 +198,45 @@ class LocalSwap(Solver):
         ctx.b = A.T @ Y.astype(np.float64)
 
         started = np.any(X != 0, axis=0)
-        X_init = X.copy()
-        cold = np.flatnonzero(~started)
-        if cold.size and self.init is not None:
-            sub = problem if cold.size == T else problem.take(cold)
-            res = solver_class(self.init)().solve(sub)
-            X_init[:, cold] = np.asarray(res.x).reshape(n, -1)
+        starts = tuple(self.init) if isinstance(self.init, (tuple, list)) else (self.init,)
+        inits = []  # one (n, T) block of starting points per start
+        for start in starts:
+            X_init = X.copy()
+            cold = np.flatnonzero(~started)
+            if cold.size and start is not None:
+                sub = problem if cold.size == T else problem.take(cold)
+                res = solver_class(start)().solve(sub)
+                X_init[:, cold] = np.asarray(res.x).reshape(n, -1)
+            inits.append(X_init)
         cols = np.empty(T, dtype=object)
         X_new = np.zeros_like(X)
         for t in range(T):
-            col = _Column(int(k[t]), n)
-            z = np.abs(X_init[:, t])
-            idx = np.flatnonzero(z)
-            if idx.size > k[t]:  # keep the k largest (lower index wins ties)
-                idx = np.sort(np.argsort(-z, kind="stable")[:k[t]])
-            self._fill(ctx, col, idx, ctx.b[:, t])
-            act = col.S >= 0
-            X_new[col.S[act], t] = col.x[act]
-            cols[t] = col
+            runs = []
+            # a warm start (nonzero x0 column) is one start, whatever ``init`` says
+            for X_init in (inits[:1] if started[t] else inits):
+                col = _Column(int(k[t]), n)
+                z = np.abs(X_init[:, t])
+                idx = np.flatnonzero(z)
+                if idx.size > k[t]:  # keep the k largest (lower index wins ties)
+                    idx = np.sort(np.argsort(-z, kind="stable")[:k[t]])
+                self._fill(ctx, col, idx, ctx.b[:, t])
+                self._residual(ctx, col, Y[:, t])
+                runs.append(col)
+            best = min(runs, key=lambda c: c.rr)  # first on ties: the order of ``init``
+            act = best.S >= 0
+            X_new[best.S[act], t] = best.x[act]
+            cols[t] = runs
         state["X"] = X_new
         state["R"] = Y - problem.matvec_sparse(X_new)
         state["swap"] = ctx
         state["cols"] = cols
         return state
+
+    @staticmethod
+    def _residual(ctx, col, y):
+        act = col.S >= 0
+        col.r = y.astype(np.float64) - ctx.A[:, col.S[act]] @ col.x[act]
+        col.rr = float(col.r @ col.r)
 
     # ------------------------------------------------------------ moves
     def _step(self, problem, state):
@@ -216,41 +244,47 @@ class LocalSwap(Solver):
         X, R, Y = state["X"].copy(), state["R"], state["Y"]  # the loop compares old and new X
         state["X"] = X
         done = state["done"]
-        eps = np.finfo(np.float64).eps
+        yy_eps = 100 * np.finfo(np.float64).eps
         j_cols = state["j"]
-        for t, col in enumerate(state["cols"]):
+        for t, runs in enumerate(state["cols"]):
             y = Y[:, t]
-            r = R[:, t].astype(np.float64)
-            thr = self.swap_tol * float(r @ r) + 100 * eps * float(y @ y)
-            vacant = np.flatnonzero(col.S < 0)
-            moved = False
-            # Stepwise: exchanges first (at the current size), then one addition.
-            p, j, delta = best_swap(col.S, col.Ginv, col.B, col.c, col.g, col.x, col.inS,
-                                    ctx.floor)
-            if p >= 0 and -delta > thr:
-                remove_slot(p, col.S, col.Ginv, col.B, col.c, col.g, col.x, col.inS)
-                add_slot(p, j, ctx.row(j), col.S, col.Ginv, col.B, col.c, col.g, col.x,
-                         col.inS)
-                moved = True
-            elif vacant.size:
-                j, gain = best_add(col.c, col.g, col.inS, ctx.floor)
-                if j >= 0 and gain > thr:
-                    add_slot(int(vacant[0]), j, ctx.row(j), col.S, col.Ginv, col.B, col.c,
-                             col.g, col.x, col.inS)
-                    moved = True
-            if not moved:
-                done[t] = True
-                continue
-            col.moves += 1
-            every = self.refresh if self.refresh is not None else col.S.size
-            act = col.S >= 0
-            if col.moves % every == 0:
-                self._fill(ctx, col, col.S[act].copy(), ctx.b[:, j_cols[t]])
-                act = col.S >= 0
+            floor = yy_eps * float(y @ y)
+            for col in runs:
+                if not col.stopped:
+                    col.stopped = not self._move(ctx, col, self.swap_tol * col.rr + floor)
+                    if not col.stopped:
+                        col.moves += 1
+                        every = self.refresh if self.refresh is not None else col.S.size
+                        if col.moves % every == 0:
+                            act = col.S >= 0
+                            self._fill(ctx, col, col.S[act].copy(), ctx.b[:, j_cols[t]])
+                        self._residual(ctx, col, y)
+            done[t] = all(col.stopped for col in runs)
+            best = min(runs, key=lambda c: c.rr)
+            act = best.S >= 0
             X[:, t] = 0
-            X[col.S[act], t] = col.x[act]
-            R[:, t] = y - problem.columns(col.S[act]) @ X[col.S[act], t]
+            X[best.S[act], t] = best.x[act]
+            R[:, t] = best.r
         return state
+
+    @staticmethod
+    def _move(ctx, col, thr):
+        """Make the best move of one start; False when none lowers ‖r‖² by more than thr."""
+        # Stepwise: exchanges first (at the current size), then one addition.
+        p, j, delta = best_swap(col.S, col.Ginv, col.B, col.c, col.g, col.x, col.inS,
+                                ctx.floor)
+        if p >= 0 and -delta > thr:
+            remove_slot(p, col.S, col.Ginv, col.B, col.c, col.g, col.x, col.inS)
+            add_slot(p, j, ctx.row(j), col.S, col.Ginv, col.B, col.c, col.g, col.x, col.inS)
+            return True
+        vacant = np.flatnonzero(col.S < 0)
+        if vacant.size:
+            j, gain = best_add(col.c, col.g, col.inS, ctx.floor)
+            if j >= 0 and gain > thr:
+                add_slot(int(vacant[0]), j, ctx.row(j), col.S, col.Ginv, col.B, col.c, col.g,
+                         col.x, col.inS)
+                return True
+        return False
 
     def _finalize(self, problem, state):
         X, Y = state["X"], state["Y"]

@@ -172,3 +172,20 @@ def test_swap_without_the_gram_matrix_matches(monkeypatch):
     np.testing.assert_array_equal(a.support, b.support)
     assert a.n_iter == b.n_iter
     np.testing.assert_allclose(a.x, b.x, rtol=1e-10, atol=1e-14)  # same refit, roundoff
+
+
+def test_swap_with_several_starts_keeps_the_best_fit():
+    for seed in range(4):
+        p = make_problem(64, 128, 22, seed=seed, signal="rademacher", noise_std=0.01)
+        fits = {}
+        for init in (None, "subspace_pursuit", "htp"):
+            res = solvers.get("swap", init=init).solve(p)
+            fits[init] = np.linalg.norm(p.y - p.A @ res.x)
+        both = solvers.get("swap", init=(None, "subspace_pursuit", "htp")).solve(p)
+        # the same searches, keeping the lowest residual: equal to the best one (roundoff)
+        assert np.linalg.norm(p.y - p.A @ both.x) <= min(fits.values()) * (1 + 1e-12), seed
+    one = solvers.get("swap", init=("htp",)).solve(p)
+    np.testing.assert_array_equal(one.x, solvers.get("swap", init="htp").solve(p).x)
+    with pytest.raises(ValueError, match=r"The 'init' parameter of LocalSwap must be one of "
+                                         r".* or a non-empty tuple of them; got \(\)\."):
+        solvers.get("swap", init=()).solve(p)
