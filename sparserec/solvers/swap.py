@@ -76,8 +76,9 @@ class LocalSwap(Solver):
     max_iter : int, default=1000
         Maximum number of moves (exchanges or additions) per signal.
     tol : float, default=1e-10
-        Relative tolerance of the base loop's stopping tests (change in
-        ``x``, residual relative to ``‖y‖``); 0 disables them.
+        Stop when the residual of the best start is at most ``tol·‖y‖``
+        (floored at 10 machine epsilons); 0 disables the test. The search
+        otherwise stops when no move helps any start.
     swap_tol : float, default=1e-9
         A move is made only if it lowers ``‖r‖²`` by more than
         ``swap_tol·‖r‖²`` (plus a rounding floor of ``100·eps·‖y‖²``); this
@@ -150,6 +151,12 @@ class LocalSwap(Solver):
         self.tol = tol
         self.swap_tol = swap_tol
         self.refresh = refresh
+
+    def _loop_tol(self):
+        # The base loop's relative-change test would stop a column whose best start did
+        # not move while another start is still improving; the residual test is applied
+        # in _step instead, on the best start.
+        return 0.0
 
     def _validate_params(self, problem):
         super()._validate_params(problem)
@@ -245,6 +252,7 @@ class LocalSwap(Solver):
         state["X"] = X
         done = state["done"]
         yy_eps = 100 * np.finfo(np.float64).eps
+        tol = max(float(self.tol), 10 * np.finfo(problem.dtype).eps) if self.tol > 0 else 0.0
         j_cols = state["j"]
         for t, runs in enumerate(state["cols"]):
             y = Y[:, t]
@@ -259,8 +267,9 @@ class LocalSwap(Solver):
                             act = col.S >= 0
                             self._fill(ctx, col, col.S[act].copy(), ctx.b[:, j_cols[t]])
                         self._residual(ctx, col, y)
-            done[t] = all(col.stopped for col in runs)
             best = min(runs, key=lambda c: c.rr)
+            yy = float(y @ y)
+            done[t] = all(col.stopped for col in runs) or best.rr <= tol * tol * yy
             act = best.S >= 0
             X[:, t] = 0
             X[best.S[act], t] = best.x[act]

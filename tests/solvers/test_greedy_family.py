@@ -189,3 +189,15 @@ def test_swap_with_several_starts_keeps_the_best_fit():
     with pytest.raises(ValueError, match=r"The 'init' parameter of LocalSwap must be one of "
                                          r".* or a non-empty tuple of them; got \(\)\."):
         solvers.get("swap", init=()).solve(p)
+
+
+def test_several_starts_succeed_wherever_one_start_does():
+    # δ = 0.5, ρ ≈ 0.45, Gaussian nonzeros: the stepwise start recovers instances that
+    # the SP start misses. The pair must keep running until every start has stopped
+    # (a start that is not the best yet may still reach the exact fit).
+    for seed in range(8):
+        p = make_problem(128, 256, 58, seed=100 + seed)
+        single = {init: solvers.get("swap", init=init).solve(p).rel_error < 1e-6
+                  for init in (None, "subspace_pursuit")}
+        pair = solvers.get("swap", init=(None, "subspace_pursuit")).solve(p)
+        assert (pair.rel_error < 1e-6) == any(single.values()), (seed, single)
