@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["iobs_gaussian", "iobs_mnist", "iobs_fullstep", "conditioning", "phase_transition",
-           "pruning_accuracy"]
+           "pruning_accuracy", "nettrim_samples", "prune_global"]
 
 
 def main(argv=None):

@@ -22,11 +22,16 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
     k : int or None, default=None
         Number of nonzero coefficients. None means 10% of the features, at
         least 1 (the same default as :class:`sklearn.linear_model.OrthogonalMatchingPursuit`).
+    solver_params : dict or None, default=None
+        Hyperparameters of the solver (``max_iter``, ``tol``, ``step``,
+        ``selection`` ...), passed as ``sparserec.solvers.get(solver,
+        **solver_params)``. One parameter of the estimator, as scikit-learn
+        does for nested parameters: a grid search over solvers pairs each
+        solver with its own dicts (see Examples), and changing ``solver``
+        never keeps another solver's parameters by accident. Unknown names are
+        reported by :meth:`fit`.
     fit_intercept : bool, default=True
         Center ``X`` and ``y`` before solving and fit an unpenalised intercept.
-    **solver_params
-        Hyperparameters passed to the solver (``max_iter``, ``tol``, ``step``,
-        ``selection`` ...). They are part of ``get_params`` and can be grid-searched.
 
     Attributes
     ----------
@@ -53,61 +58,30 @@ class SparseRegressor(RegressorMixin, BaseEstimator):
     >>> est = SparseRegressor("htp", k=2).fit(X, X @ beta + 3.0)
     >>> np.flatnonzero(est.coef_).tolist(), round(float(est.intercept_), 6)
     ([2, 7], 3.0)
+
+    A grid search over two solvers, each with its own parameters:
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> grid = [{"solver": ["iht"], "solver_params": [{"step": None}, {"step": "normalized"}]},
+    ...         {"solver": ["omp"], "solver_params": [{"precompute": True}]}]
+    >>> search = GridSearchCV(SparseRegressor(k=2), grid, cv=3).fit(X, X @ beta + 3.0)
+    >>> len(search.cv_results_["params"])
+    3
     """
 
-    def __init__(self, solver="iht", k=None, *, fit_intercept=True, **solver_params):
+    def __init__(self, solver="iht", k=None, *, solver_params=None, fit_intercept=True):
         self.solver = solver
         self.k = k
+        self.solver_params = solver_params
         self.fit_intercept = fit_intercept
-        for key, val in solver_params.items():
-            setattr(self, key, val)
-        self._solver_param_names = tuple(solver_params)
-
-    # -- parameters: the fixed ones plus whatever solver parameters were given
-    def get_params(self, deep=True):
-        """Get the estimator's parameters, solver hyperparameters included.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Accepted for scikit-learn compatibility; there are no nested
-            estimators.
-
-        Returns
-        -------
-        dict
-            ``solver``, ``k``, ``fit_intercept`` and every solver
-            hyperparameter given to the constructor or to :meth:`set_params`.
-        """
-        params = {"solver": self.solver, "k": self.k, "fit_intercept": self.fit_intercept}
-        for key in getattr(self, "_solver_param_names", ()):
-            params[key] = getattr(self, key)
-        return params
-
-    def set_params(self, **params):
-        """Set parameters; unknown names become solver hyperparameters.
-
-        Parameters
-        ----------
-        **params
-            New values of ``solver``, ``k``, ``fit_intercept`` or of solver
-            hyperparameters (checked by the solver at :meth:`fit`).
-
-        Returns
-        -------
-        SparseRegressor
-            The estimator itself.
-        """
-        names = list(getattr(self, "_solver_param_names", ()))
-        for key, val in params.items():
-            if key not in ("solver", "k", "fit_intercept") and key not in names:
-                names.append(key)
-            setattr(self, key, val)
-        self._solver_param_names = tuple(n for n in names if n not in ("solver", "k", "fit_intercept"))
-        return self
 
     def _make_solver(self):
-        params = {key: getattr(self, key) for key in self._solver_param_names}
+        params = self.solver_params
+        if params is None:
+            params = {}
+        if not isinstance(params, dict) or not all(isinstance(key, str) for key in params):
+            raise TypeError("The 'solver_params' parameter of SparseRegressor must be None or "
+                            f"a dict of parameter names to values; got {params!r}.")
         return _solvers.get(self.solver, **params)
 
     def fit(self, X, y):

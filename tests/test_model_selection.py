@@ -142,11 +142,16 @@ def test_cv_rules_and_paths():
 def test_gridsearch_over_solver_and_its_params():
     A, y, _ = _noisy(6, m=80, n=60, k=3)
     pipe = make_pipeline(StandardScaler(), SparseRegressorCV(criterion="ebic"))
-    grid = GridSearchCV(pipe, {
-        "sparseregressorcv__solver": ["omp", "htp"],
-        "sparseregressorcv__solver_params": [None, {"max_iter": 50}],
-    }, cv=3)
+    # each solver with its own settings (a list of grids), as the nested dict allows
+    grid = GridSearchCV(pipe, [
+        {"sparseregressorcv__solver": ["omp"], "sparseregressorcv__solver_params": [None]},
+        {"sparseregressorcv__solver": ["htp"],
+         "sparseregressorcv__solver_params": [None, {"max_iter": 50}]},
+        {"sparseregressorcv__solver": ["swap"],
+         "sparseregressorcv__solver_params": [{"init": None}, {"init": "htp"}]},
+    ], cv=3)
     grid.fit(A, y)
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))  # every setting ran
     assert grid.best_score_ > 0.9
     # the nested dict is a plain parameter: cloned, not shared
     est = SparseRegressorCV("htp", {"max_iter": 7})

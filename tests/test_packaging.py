@@ -1,4 +1,4 @@
-"""What the wheel holds: the ``sparserec`` packages, the style file and four console scripts.
+"""What the wheel holds: the ``sparserec`` packages, the style file and five console scripts.
 
 The repository's top-level ``experiments/`` is a set of shims for ``python -m
 experiments.<name>`` in a clone; it must not be installed (a top-level package of that
@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = {"sparserec-phase-transition": "phase_transition",
            "sparserec-convergence": "convergence",
            "sparserec-conditioning": "conditioning",
-           "sparserec-prune-network": "prune_network"}
+           "sparserec-prune-network": "prune_network",
+           "sparserec-nettrim-samples": "nettrim_samples",
+           "sparserec-prune-global": "prune_global"}
 
 
 def _setup_cfg():

@@ -28,6 +28,8 @@ SCRIPTS = {
     "conditioning": ([], ["conditioning_trials.csv"]),
     "phase_transition": ([], []),
     "pruning_accuracy": ([], []),
+    "nettrim_samples": ([], ["nettrim_samples_cells.csv"]),
+    "prune_global": ([], ["prune_global_retrain.csv"]),
 }
 TIMEOUT = 240  # seconds per script; each takes a few seconds on an idle machine
 
@@ -54,9 +56,12 @@ def smoke_runs(tmp_path_factory):
 
 #: Columns that must be finite where a table has not-applicable (empty) cells by design:
 #: pruning_accuracy.csv leaves per-layer columns empty on the dense row and epsilon empty
-#: for every method but Net-Trim; a phase fit may be undefined where a solver never fails.
+#: for every method but Net-Trim; a phase fit may be undefined where a solver never fails
+#: (phase_transition.csv, and the 50 % points of nettrim_samples.csv).
 FINITE_COLUMNS = {"pruning_accuracy.csv": ["accuracy", "density", "wall_s"],
-                  "phase_transition.csv": ["delta", "n_obs"]}
+                  "phase_transition.csv": ["delta", "n_obs"],
+                  "nettrim_samples.csv": ["s_frac", "slogns", "dt_samples", "n_obs"],
+                  "prune_global.csv": ["sparsity", "accuracy", "density"]}
 
 
 def _check_finite(path):

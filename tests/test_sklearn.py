@@ -70,13 +70,58 @@ def test_pipeline_and_gridsearch_over_k_and_solver():
 
 
 def test_solver_params_roundtrip():
-    est = SparseRegressor("iht", k=2, step="normalized", max_iter=50)
+    est = SparseRegressor("iht", k=2, solver_params={"step": "normalized", "max_iter": 50})
     params = est.get_params()
-    assert params["step"] == "normalized" and params["max_iter"] == 50
-    est.set_params(max_iter=20)
+    assert params["solver_params"] == {"step": "normalized", "max_iter": 50}
+    est.set_params(solver_params={"step": "normalized", "max_iter": 20})
     X, y, _ = _data()
     est.fit(X, y)
     assert est.n_iter_ <= 20
+    assert est.result_ is not None
+
+
+def test_unknown_parameters_fail_at_once_or_name_the_solver():
+    # The reproducer: set_params(kk=4) was accepted and only failed at fit.
+    est = SparseRegressor("iht", k=2)
+    with pytest.raises(ValueError, match="Invalid parameter 'kk'"):
+        est.set_params(kk=4)
+    X, y, _ = _data()
+    with pytest.raises(TypeError, match="Unknown parameter 'kk' for solver 'iht'"):
+        SparseRegressor("iht", k=2, solver_params={"kk": 4}).fit(X, y)
+    with pytest.raises(TypeError, match="'solver_params' parameter of SparseRegressor must be"):
+        SparseRegressor("iht", k=2, solver_params=[("max_iter", 4)]).fit(X, y)
+
+
+def test_switching_solver_keeps_no_stale_parameter():
+    # The reproducer: after set_params(solver=...), the first solver's hyperparameters were
+    # still passed. Parameters belong to solver_params, which a switch replaces as a whole.
+    X, y, _ = _data()
+    est = SparseRegressor("iht", k=3, solver_params={"step": "normalized"}).fit(X, y)
+    est.set_params(solver="omp", solver_params={"precompute": False}).fit(X, y)
+    assert est.result_ is not None and est.get_params()["solver_params"] == {"precompute": False}
+    assert "step" not in est.get_params()
+
+
+def test_gridsearch_over_two_solvers_with_their_own_parameters():
+    X, y, beta = _data(noise=0.05, seed=2)
+    grid = [{"solver": ["iht"], "solver_params": [{"step": None, "max_iter": 2},
+                                                  {"step": "normalized", "max_iter": 500}]},
+            {"solver": ["omp"], "solver_params": [{"precompute": True},
+                                                  {"precompute": False}]}]
+    search = GridSearchCV(SparseRegressor(k=3), grid, cv=3).fit(X, y)
+    tried = [(p["solver"], tuple(sorted(p["solver_params"].items())))
+             for p in search.cv_results_["params"]]
+    assert tried == [("iht", (("max_iter", 2), ("step", None))),
+                     ("iht", (("max_iter", 500), ("step", "normalized"))),
+                     ("omp", (("precompute", True),)), ("omp", (("precompute", False),))]
+    scores = dict(zip(range(4), search.cv_results_["mean_test_score"]))
+    # two IHT iterations from zero cannot fit the model; the converged solvers do
+    assert scores[0] < 0.9 < min(scores[1], scores[2], scores[3])
+    # OMP with and without the precomputed Gram selects the same support: equal scores
+    # up to roundoff
+    assert abs(scores[2] - scores[3]) < 1e-9
+    best = search.best_estimator_
+    np.testing.assert_array_equal(best.support_, beta != 0)
 
 
 def test_multi_output():

@@ -7,7 +7,9 @@ from .._validation import check_real, param_error
 from .base import Curvature
 from .damped import Damped
 from .diagonal import Diagonal
+from .eigenspace import DominantEigenspace
 from .exact import ExactGram
+from .gauss_newton import GaussNewton
 from .identity import Identity
 from .woodfisher import WoodFisher
 
@@ -19,7 +21,8 @@ __all__ = ["CURVATURES", "DEFAULT_DAMPING", "make_curvature", "check_curvature",
 DEFAULT_DAMPING = 0.01
 
 CURVATURES = {"exact": ExactGram, "diagonal": Diagonal, "woodfisher": WoodFisher,
-              "identity": Identity}
+              "identity": Identity, "gauss_newton": GaussNewton,
+              "eigenspace": DominantEigenspace}
 
 _EXPECTED = "a Curvature or one of " + ", ".join(repr(c) for c in CURVATURES)
 
@@ -88,7 +91,10 @@ def make_curvature(spec, problem, damping=None, *, x=None, owner="make_curvature
         ``"exact"`` (:class:`ExactGram`: ``AᵀA``, a layer's Gram matrix with
         dead inputs fixed, or an objective's Hessian at ``x``), ``"diagonal"``,
         ``"woodfisher"`` (the empirical Fisher of the problem's per-sample
-        gradients), ``"identity"``, or a :class:`Curvature` instance (fitted on
+        gradients), ``"gauss_newton"`` (the Gauss–Newton matrix of the
+        problem's loss, block-diagonal), ``"eigenspace"`` (the dominant
+        eigenspace of the Gauss–Newton matrix, 90 % of its trace per block),
+        ``"identity"``, or a :class:`Curvature` instance (fitted on
         ``problem`` if it is not fitted yet).
     problem : SparseProblem
         The problem the curvature is fitted on.

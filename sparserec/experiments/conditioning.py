@@ -79,8 +79,9 @@ from sparserec import Problem
 from sparserec.ensembles import conditioned, sparse_signal
 from sparserec.harness import Batch, Sweep, run_sweep, trial_seed
 from sparserec.harness.cli import (ArgumentParser, _positive_float, _positive_int,
-                                   add_run_options, headless_figures, kappa_list,
-                                   resolve_backend, setup_logging)
+                                   add_run_options, check_out, check_size, done_line,
+                                   headless_figures, kappa_list, plain_text, resolve_backend,
+                                   setup_logging)
 from sparserec.harness.plotting import plt, save, style
 
 __all__ = ["SHAPES", "KAPPAS", "LABELS", "conditioned_problems", "iterations_to_target",
@@ -88,6 +89,7 @@ __all__ = ["SHAPES", "KAPPAS", "LABELS", "conditioned_problems", "iterations_to_
 
 #: Program name in ``--help`` and error lines (runs from a clone and from an install).
 PROG = "python -m sparserec.experiments.conditioning"
+DEFAULT_OUT = "results/conditioning"
 #: Relative error that counts as "recovered".
 TARGET = 1e-6
 KAPPAS = (1.0, 10.0, 1e2, 1e3, 1e4)
@@ -335,10 +337,11 @@ def plot(summary, path):
 
 # ----------------------------------------------------------------------------- CLI
 def build_parser():
+    """The command-line parser."""
     p = ArgumentParser(prog=PROG,
-                       description=__doc__.split("\n\n")[0])
+                       description=plain_text(__doc__.split("\n\n")[0]))
     p.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
-    p.add_argument("--kappas", type=kappa_list, default=None, metavar="LIST",
+    p.add_argument("--kappas", type=kappa_list, default=None, metavar="KAPPAS",
                    help="condition numbers (default: 1,10,100,1000,10000; smoke 1,100)")
     p.add_argument("--trials", type=_positive_int, default=None, help="trials per cell (default 5)")
     p.add_argument("--damping", type=_positive_float, default=DAMPING,
@@ -346,29 +349,52 @@ def build_parser():
     p.add_argument("--max-iter", type=_positive_int, default=None,
                    help=f"iteration cap; reaching it is a failure (default {MAX_ITER}; "
                         f"smoke {SMOKE_MAX_ITER})")
-    add_run_options(p)
+    add_run_options(p, default_out=DEFAULT_OUT)
     return p
 
 
 def main(argv=None):
+    """Entry point of ``sparserec-conditioning`` and of its ``python -m`` commands."""
     parser = build_parser()
     args = parser.parse_args(argv)
     headless_figures()
-    setup_logging(args.quiet)
-    out = Path(args.out or "results/conditioning")
+    setup_logging(args.quiet, "conditioning")
+    out = DEFAULT_OUT if args.out is None else args.out
+    t0 = time.perf_counter()
     if args.plot_only:
-        summary = pd.read_csv(out / "conditioning.csv")
-    else:
-        backend, workers, scheduler = resolve_backend(parser, args)
-        t0 = time.perf_counter()
+        if not (Path(out) / "conditioning.csv").exists():
+            parser.error(f"argument --plot-only: no conditioning.csv in {out}; run the "
+                         "experiment first")
+        out = check_out(parser, out)
+        try:
+            summary = pd.read_csv(out / "conditioning.csv")
+            plot(summary, out / "conditioning.png")
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            parser.error(f"argument --plot-only: cannot redraw from {out / 'conditioning.csv'}: "
+                         f"{type(exc).__name__}: {exc}")
+        if not args.quiet:
+            print(done_line(time.perf_counter() - t0, out, ["conditioning.png"]))
+        return 0
+    n_kappas = len(args.kappas or (SMOKE_KAPPAS if args.smoke else KAPPAS))
+    n_tasks = len(SHAPES) * len(SOLVERS) * n_kappas
+    check_size(parser, n_tasks, n_tasks * (args.trials or 5))
+    backend, workers, scheduler = resolve_backend(parser, args)
+    out = check_out(parser, out)
+    try:
         _, summary = run(out, smoke=args.smoke, kappas=args.kappas, trials=args.trials,
                          seed=args.seed, damping=args.damping, max_iter=args.max_iter,
                          backend=backend, workers=workers, scheduler=scheduler,
                          resume=args.resume, quiet=args.quiet)
-        if not args.quiet:
-            print(format_table(summary))
-            print(f"({time.perf_counter() - t0:.1f} s; tables in {out})")
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted; rerun the same command to resume\n")
+    except RuntimeError as exc:  # trials that raised (their rows are stored)
+        parser.exit(1, f"{parser.prog}: error: {exc}\n")
     plot(summary, out / "conditioning.png")
+    if not args.quiet:
+        print(format_table(summary))
+        print(done_line(time.perf_counter() - t0, out,
+                        ["m_gt_n/", "m_lt_n/", "conditioning_trials.csv", "conditioning.csv",
+                         "conditioning.png"]))
     return 0
 
 

@@ -34,14 +34,16 @@ from sparserec.ensembles import MATRICES, SIGNALS
 
 from sparserec.harness import Sweep, load_results, run_sweep, store
 from sparserec.harness.cli import (ArgumentParser, add_problem_options, add_run_options,
-                                   headless_figures, resolve_backend, resolve_solvers,
-                                   setup_logging)
+                                   check_memory, check_out, check_size, check_solvers,
+                                   done_line, headless_figures, _positive_int, recovery_probes,
+                                   resolve_backend, resolve_solvers, setup_logging, size_int)
 from sparserec.harness.plotting import convergence_figure, save, style
 
 __all__ = ["record_history", "make_sweep", "analyze", "build_parser", "main"]
 
 #: Program name in ``--help`` and error lines (runs from a clone and from an install).
 PROG = "python -m sparserec.experiments.convergence"
+DEFAULT_OUT = "results/convergence"
 
 DEFAULT_SOLVERS = ["iht", "iht:step=normalized", "htp", "cosamp", "subspace_pursuit",
                    "topk_iobs:damping=0.01"]
@@ -136,20 +138,40 @@ def build_parser():
         epilog="Example: %(prog)s --matrix conditioned --kappa 100 "
                "--m 128 --n 256 --k 10 --solver iht --solver topk_iobs --out results/conv")
     g = p.add_argument_group("problem and solvers")
-    g.add_argument("--m", type=int, default=128, help="measurements (default: %(default)s)")
-    g.add_argument("--n", type=int, default=256, help="unknowns (default: %(default)s)")
-    g.add_argument("--k", type=int, default=12, help="sparsity (default: %(default)s)")
-    g.add_argument("--trials", type=int, default=10,
+    g.add_argument("--m", type=size_int, default=128,
+                   help="measurements (default: %(default)s)")
+    g.add_argument("--n", type=size_int, default=256,
+                   help="unknowns (default: %(default)s)")
+    g.add_argument("--k", type=size_int, default=12,
+                   help="sparsity, <= n (default: %(default)s)")
+    g.add_argument("--trials", type=_positive_int, default=10,
                    help="seeded instances, >= 1 (default: %(default)s)")
     g.add_argument("--solver", action="append", default=None, metavar="SPEC",
                    help="solver, repeatable: 'name' or 'name:key=value,...'. Default: "
                         + ", ".join(DEFAULT_SOLVERS) + " (those registered)")
-    g.add_argument("--max-iter", type=int, default=300,
+    g.add_argument("--max-iter", type=_positive_int, default=300,
                    help="max_iter given to every solver that has one and does not set it "
                         "(default: %(default)s)")
     add_problem_options(p, MATRICES, SIGNALS, "gaussian")
-    add_run_options(p)
+    add_run_options(p, default_out=DEFAULT_OUT)
     return p
+
+
+def _probes(parser, args):
+    """A tiny problem of the same kind (``m < n`` or ``m >= n``, same ensemble) as the cell."""
+    n = min(args.n, 32)
+    m = max(1, round(args.m * n / args.n))
+    m = min(m, n - 1) if args.m < args.n else max(m, n)
+    cell = {"matrix": args.matrix}
+    if args.matrix == "conditioned":
+        cell["kappa"] = 10.0 if args.kappa is None else args.kappa
+    if args.matrix == "correlated":
+        cell["r"] = 0.5 if args.corr is None else args.corr
+    cell.update({"signal": args.signal, "noise": args.noise, "n": n})
+    try:
+        return recovery_probes(cell, [{"m": m, "k": 1}])
+    except ValueError as exc:
+        parser.error(f"cannot build this experiment's problems: {exc}")
 
 
 def main(argv=None):
@@ -157,40 +179,48 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     headless_figures()
-    for name in ("m", "n", "k", "trials", "max_iter"):
-        if getattr(args, name) < 1:
-            parser.error(f"argument --{name.replace('_', '-')}: must be >= 1; "
-                         f"got {getattr(args, name)}")
     if args.k > args.n:
         parser.error(f"argument --k: must be <= n={args.n}; got {args.k}")
     if args.corr is not None and not -1 < args.corr < 1:
         parser.error(f"argument --corr: must be in (-1, 1); got {args.corr:g}")
-    setup_logging(args.quiet)
-    out = Path(args.out or "results/convergence")
+    check_memory(parser, "--n", args.m, args.n, args.matrix)
+    setup_logging(args.quiet, "convergence")
+    out = DEFAULT_OUT if args.out is None else args.out
     t0 = time.perf_counter()
     if not args.plot_only:
         names = set(_solvers.available())
         texts = args.solver or [s for s in DEFAULT_SOLVERS if s.split(":")[0] in names]
         specs = [s.with_defaults(max_iter=args.max_iter) for s in resolve_solvers(parser, texts)]
+        n_tasks = len(specs) * -(-args.trials // 5)
+        check_size(parser, n_tasks, len(specs) * args.trials)
+        check_solvers(parser, specs, _probes(parser, args))
         backend, workers, scheduler = resolve_backend(parser, args)
+        out = check_out(parser, out)
         sweep = make_sweep(specs, m=args.m, n=args.n, k=args.k, trials=args.trials,
                            seed=args.seed, matrix=args.matrix, signal=args.signal,
-                           noise=args.noise, threshold=args.threshold, mode=args.batch,
+                           noise=args.noise, threshold=args.threshold, mode=args.batch or "fresh",
                            kappa=args.kappa, corr=args.corr)
         try:
             run_sweep(sweep, out, backend=backend, workers=workers, scheduler=scheduler,
                       resume=args.resume, quiet=args.quiet)
         except KeyboardInterrupt:
             parser.exit(130, f"{parser.prog}: interrupted; rerun the same command to resume\n")
-    elif not (out / store.RESULTS).exists():
-        parser.error(f"argument --plot-only: no {store.RESULTS} in {out}; run the experiment "
-                     "first")
-    res = analyze(out)
+        res = analyze(out)
+    else:
+        if not (Path(out) / store.RESULTS).exists():
+            parser.error(f"argument --plot-only: no {store.RESULTS} in {out}; run the "
+                         "experiment first")
+        out = check_out(parser, out)
+        try:
+            res = analyze(out)
+        except (store.StoreError, KeyError, ValueError, TypeError, IndexError) as exc:
+            parser.error(f"argument --plot-only: cannot redraw from {out}: "
+                         f"{type(exc).__name__}: {exc}")
     if not args.quiet:
         with pd.option_context("display.width", 120, "display.max_columns", 10):
             print(res["summary"].to_string(index=False))
-        print(f"Done in {time.perf_counter() - t0:.1f} s. Outputs in {out.resolve()}: "
-              f"{store.RESULTS}, {store.METADATA}, summary.csv, convergence.png")
+        print(done_line(time.perf_counter() - t0, out, [store.RESULTS, store.METADATA,
+                                                       "summary.csv", "convergence.png"]))
     return 0
 
 

@@ -51,11 +51,9 @@ Command (from the repository root; a few minutes on 2 cores; installed, run
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -64,11 +62,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-import sparserec
 from sparserec import solvers as _solvers
-from sparserec.harness import Batch, SolverSpec, Sweep, Task, run_sweep, store
-from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options,
-                                   resolve_backend, setup_logging)
+from sparserec.harness import Batch, SolverSpec, Sweep, run_sweep, store
+from sparserec.harness.cli import (ArgumentParser, _positive_int, add_run_options, check_out,
+                                   done_line, plain_text, resolve_backend, setup_logging)
 import sparserec.pruning as nw
 from sparserec.pruning import LayerProblem
 
@@ -76,6 +73,7 @@ log = logging.getLogger(__name__)
 
 #: Program name in ``--help`` and error lines (runs from a clone and from an install).
 PROG = "python -m sparserec.experiments.prune_network"
+DEFAULT_OUT = "results/prune_network"
 
 PRUNERS = ["magnitude", "lobs", "obc", "sparsegpt", "obd", "obs", "woodfisher"]
 SMOKE_PRUNERS = ["magnitude", "lobs", "obc", "sparsegpt", "obd"]
@@ -98,14 +96,6 @@ def _configs(net):
     out = [(f"{int(round(100 * s))}%", [s] * net.n_layers) for s in SPARSITIES]
     out.append(("L-OBS densities", [1 - d for d in nw.LENET_LOBS_DENSITIES]))
     return out
-
-
-def _git_rev():
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _overall_density(net):
@@ -179,7 +169,7 @@ def prune_runner(solver, problem, *, threshold):
             changes = sum(r["mask_changes"] for r in rec if r["round"] == t)
             rows.append({"method": name, "round": t, "accuracy": m.accuracy(data[2], data[3]),
                          "mask_changes": changes, **errs, "wall_s_all_rounds": wall, **ok})
-        log.info("iterated %-10s acc per round %s (%.1fs)", name,
+        log.debug("iterated %-10s acc per round %s (%.1fs)", name,
                  [round(r["accuracy"], 4) for r in rows], wall)
         return rows
     mode = c["calib"]
@@ -193,7 +183,7 @@ def prune_runner(solver, problem, *, threshold):
         eps = solver.epsilon
         row = _row("nettrim", label, f"eps={eps:g}", net, pruned, rec, data, wall,
                    target_sparsity=float("nan"), epsilon=eps, calib_samples=ns)
-        log.info("nettrim    %-10s eps=%-5g acc %.4f density %.3f (%s) %.1fs", label, eps,
+        log.debug("nettrim    %-10s eps=%-5g acc %.4f density %.3f (%s) %.1fs", label, eps,
                  row["accuracy"], row["density"],
                  " ".join(f"{r['density']:.3f}" for r in rec), wall)
     elif group == "grid":
@@ -205,7 +195,7 @@ def prune_runner(solver, problem, *, threshold):
             / sum(W.size for W in net.weights)
         row = _row(name, mode, c["config"], net, pruned, rec, data, wall,
                    target_sparsity=target)
-        log.info("%-10s %-10s %-16s acc %.4f  err %s  %.1fs", name, mode, c["config"],
+        log.debug("%-10s %-10s %-16s acc %.4f  err %s  %.1fs", name, mode, c["config"],
                  row["accuracy"], " ".join(f"{r['rel_error']:.3f}" for r in rec), wall)
     else:
         raise ValueError(f"unknown task group {group!r}")
@@ -227,9 +217,8 @@ class PruningSweep(Sweep):
     work: list = field(default_factory=list)
 
     def tasks(self):
-        return [Task(spec, tuple(coords.items()), tuple(trials), int(self.seed), self.mode,
-                     float(self.threshold), self.builder, self.runner, int(self.blas_threads))
-                for spec, coords, trials in self.work]
+        """The tasks of ``work``, in order."""
+        return [self.task(spec, coords, trials) for spec, coords, trials in self.work]
 
 
 def make_sweep(net, network, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400,
@@ -314,17 +303,17 @@ def run(out, *, smoke=False, seed=0, nettrim_samples=1000, nettrim_iter=400, bac
     runs.to_csv(os.path.join(out, "pruning_runs.csv"), index=False, float_format="%.6g")
     layers.to_csv(os.path.join(out, "pruning_layers.csv"), index=False, float_format="%.6g")
     iterated.to_csv(os.path.join(out, "pruning_iterated.csv"), index=False, float_format="%.6g")
-    meta = {"sparserec_version": sparserec.__version__, "git_rev": _git_rev(), "seed": seed,
-            "network": net_name, "dense_accuracy": dense_acc, "smoke": smoke,
-            "nettrim_samples": ns, "nettrim_max_iter": nettrim_iter, "damping": "each pruner's default (0.01)",
-            "allocation": "global", "fold_bias": "nettrim only", "total_wall_s": total,
-            "python": platform.python_version(), "cpus": os.cpu_count()}
-    with open(os.path.join(out, "metadata.json"), "w") as f:
-        json.dump(meta, f, indent=2)
+    _, meta = store.load_results(out)  # the harness's metadata (versions, solvers, grid)
+    meta.update({"seed": seed, "network": net_name,
+                 "dense_accuracy": dense_acc, "smoke": smoke, "nettrim_samples": ns,
+                 "nettrim_max_iter": nettrim_iter,
+                 "damping": "each pruner's default (0.01)", "allocation": "global",
+                 "fold_bias": "nettrim only", "total_wall_s": total,
+                 "python": platform.python_version(), "cpus": os.cpu_count()})
+    store.atomic_write_json(os.path.join(out, store.METADATA), meta)
     md = markdown(runs, iterated, meta)
     with open(os.path.join(out, "pruning_table.md"), "w") as f:
         f.write(md)
-    log.info("total wall time %.1fs; tables in %s", total, out)
     return runs, layers, iterated
 
 
@@ -371,8 +360,9 @@ def markdown(runs, iterated, meta):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    parser = ArgumentParser(prog=PROG, description=__doc__,
+def build_parser():
+    """The command-line parser (its description is the module docstring, as plain text)."""
+    parser = ArgumentParser(prog=PROG, description=plain_text(__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true",
                         help="the small sklearn-digits network instead of LeNet-300-100 (seconds)")
@@ -382,31 +372,43 @@ def main(argv=None):
                         help="ADMM iterations of Net-Trim per layer (default 400)")
     parser.add_argument("--blas-threads", type=_positive_int, default=1,
                         help="BLAS threads per task (default 1: small products, shared machines)")
-    add_run_options(parser)
-    parser.set_defaults(out=os.path.join("results", "prune_network"))
+    add_run_options(parser, default_out=DEFAULT_OUT)
     for action in parser._actions:  # this experiment's --seed and --out
         if action.dest == "seed":
             action.help = "training seed of the network (default 0)"
         elif action.dest == "out":
             action.help = ("output directory for the CSV and Markdown tables and the task "
-                           "store cells/ (default: results/prune_network)")
+                           f"store cells/ (default: {DEFAULT_OUT})")
         elif action.dest == "plot_only":  # no figure here (paper_figures/pruning_accuracy.py)
             action.help = argparse.SUPPRESS
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``sparserec-prune-network`` and of its ``python -m`` commands."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.plot_only:
         parser.error("argument --plot-only: this experiment draws no figure (use "
                      "paper_figures/pruning_accuracy.py --plot-only)")
     backend, workers, scheduler = resolve_backend(parser, args)
-    setup_logging(args.quiet)
+    setup_logging(args.quiet, "prune_network")
+    out = check_out(parser, DEFAULT_OUT if args.out is None else args.out)
+    t0 = time.perf_counter()
     try:
         with threadpool_limits(limits=args.blas_threads, user_api="blas"):
-            run(args.out, smoke=args.smoke, seed=args.seed, nettrim_samples=args.nettrim_samples,
+            run(out, smoke=args.smoke, seed=args.seed, nettrim_samples=args.nettrim_samples,
                 nettrim_iter=args.nettrim_iter, backend=backend, workers=workers,
                 scheduler=scheduler, resume=args.resume, quiet=args.quiet,
                 blas_threads=args.blas_threads)
     except KeyboardInterrupt:
         parser.exit(130, f"{parser.prog}: interrupted; rerun the same command to resume "
-                         f"(finished tasks are in {os.path.join(args.out, store.CELLS)})\n")
+                         f"(finished tasks are in {out / store.CELLS})\n")
+    if not args.quiet:
+        print((out / "pruning_table.md").read_text().rstrip("\n"))
+        print(done_line(time.perf_counter() - t0, out,
+                        ["pruning_runs.csv", "pruning_layers.csv", "pruning_iterated.csv",
+                         "pruning_table.md", store.METADATA]))
     return 0
 
 

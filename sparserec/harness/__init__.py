@@ -27,17 +27,26 @@ deterministic and order-free:
   ``out/metadata.json`` are written. Rerunning the same sweep resumes: valid
   cell files are reused, missing ones computed, and truncated or corrupt
   ones reported (``logging.warning``) and recomputed. The task key hashes
-  everything that determines a task's rows (solver and parameters, cell,
-  trials, seed, mode, success threshold, builder, runner), so changing any
-  of these computes new files instead of reusing stale ones. Code changes
-  are not detected: use ``resume=False`` (``--fresh``) after editing a
-  solver.
+  everything that determines a task's rows: the solver with its *resolved*
+  hyperparameters (``get_params()`` of the constructed solver, defaults
+  included), the cell, trials, seed, mode, success threshold, builder,
+  runner, and a fingerprint of the code (:attr:`Sweep.code`:
+  :func:`~sparserec.harness.metadata.source_hash` of sparserec and of the
+  builder's and runner's modules, comments and docstrings excluded). So a
+  changed default or an edited solver computes new files instead of reusing
+  stale ones; the files of old keys stay in ``out/cells`` (counted in a log
+  note) until ``resume=False`` (``--fresh``) deletes them.
+- **Shared output folders.** Several runs may use one ``out`` at once: cell
+  files are written and read under a lock, a run skips the tasks another run
+  has stored meanwhile, temporary files of live writers are never deleted,
+  and every run ends with a complete ``results.parquet``.
 - **Errors.** An exception raised while building a cell's problems or
   inside a solver does not stop the sweep: the affected trials get rows
   with ``status="error"``, ``error="<Type>: <message>"``, ``success=False``
   and ``rel_error=NaN``. They are stored like any other row (a rerun does not
   retry them; use ``--fresh``), counted in the progress bar, and logged.
-- **Backends.** ``"serial"``, ``"joblib"`` (all cores, default) and
+- **Backends.** ``"serial"``, ``"joblib"`` (all cores, default; workers exit
+  when their parent dies, even by SIGKILL) and
   ``"dask"`` (``scheduler="local"`` starts a LocalCluster on 127.0.0.1,
   ``"tcp://HOST:PORT"`` joins a cluster); see :mod:`sparserec.harness.backends`.
   Tasks run with BLAS limited to ``blas_threads`` (default 1) threads,

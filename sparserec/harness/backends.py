@@ -8,7 +8,10 @@ determines its output (seeds included).
 
 - ``serial``: a plain loop in this process.
 - ``joblib``: :class:`joblib.Parallel` with the loky process backend
-  (``workers=None`` uses every core).
+  (``workers=None`` uses every core). Each worker watches its parent and
+  exits within about a second when the parent is gone, so a sweep killed
+  with SIGKILL leaves no worker behind (loky's own workers would wait for
+  their idle timeout, five minutes).
 - ``dask``: :class:`distributed.Client`. ``scheduler="local"`` (or None)
   starts a :class:`distributed.LocalCluster` of ``workers`` single-threaded
   worker processes bound to 127.0.0.1; ``scheduler="tcp://HOST:PORT"``
@@ -17,13 +20,17 @@ determines its output (seeds included).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import socket
+import threading
+import time
 from urllib.parse import urlparse
 
 from joblib import Parallel, delayed
 
-__all__ = ["BACKENDS", "BackendError", "execute", "check_scheduler", "default_workers"]
+__all__ = ["BACKENDS", "BackendError", "execute", "check_scheduler", "default_workers",
+           "exit_with_parent"]
 
 BACKENDS = ("serial", "joblib", "dask")
 
@@ -66,6 +73,41 @@ def check_scheduler(address, timeout=5.0):
                            f"({exc.strerror or type(exc).__name__})") from None
 
 
+#: Seconds between two checks of a worker's parent.
+PARENT_POLL = 0.5
+_WATCHING = []
+
+
+def _watch_parent(parent_pid, poll=PARENT_POLL):
+    """End this process as soon as its parent ``parent_pid`` is gone."""
+    while True:
+        if os.getppid() != parent_pid:  # re-parented: the parent died
+            os._exit(1)
+        time.sleep(poll)
+
+
+def exit_with_parent(parent_pid):
+    """Worker initializer: exit when the process ``parent_pid`` dies, even by SIGKILL.
+
+    A daemon thread polls ``os.getppid()``, which changes when the parent
+    dies (the worker is re-parented); the thread then ends the worker with
+    ``os._exit``. Idempotent within a process.
+
+    Parameters
+    ----------
+    parent_pid : int
+        Process id of the parent that started this worker.
+    """
+    if _WATCHING:
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    thread = threading.Thread(target=_watch_parent, args=(int(parent_pid),), daemon=True,
+                              name="sparserec-exit-with-parent")
+    thread.start()
+    _WATCHING.append(thread)
+
+
 def _serial(fn, tasks):
     for task in tasks:
         yield fn(task)
@@ -74,7 +116,7 @@ def _serial(fn, tasks):
 def _joblib(fn, tasks, workers):
     n_jobs = workers if workers else -1
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered",
-                   batch_size=1)
+                   batch_size=1, initializer=exit_with_parent, initargs=(os.getpid(),))
     yield from par(delayed(fn)(t) for t in tasks)
 
 
@@ -108,6 +150,9 @@ def _dask(fn, tasks, workers, scheduler):
             cluster.close()
 
 
+_END = object()
+
+
 def execute(fn, tasks, *, backend="joblib", workers=None, scheduler=None):
     """Run ``fn(task)`` for every task and yield the results as they complete.
 
@@ -115,7 +160,10 @@ def execute(fn, tasks, *, backend="joblib", workers=None, scheduler=None):
     ----------
     fn : callable
         A module-level (picklable) function of one task.
-    tasks : list
+    tasks : iterable
+        The tasks; ``serial`` and ``joblib`` consume it lazily (a task is
+        taken when a worker is about to be free), ``dask`` submits them all
+        at once.
     backend : {"serial", "joblib", "dask"}
     workers : int or None
         Worker processes (None: all cores). Ignored by ``serial`` and when
@@ -128,15 +176,17 @@ def execute(fn, tasks, *, backend="joblib", workers=None, scheduler=None):
     object
         ``fn(task)`` in completion order.
     """
-    tasks = list(tasks)
-    if not tasks:
-        return
     if backend == "serial":
         yield from _serial(fn, tasks)
     elif backend == "joblib":
-        yield from _joblib(fn, tasks, workers)
+        tasks = iter(tasks)
+        first = next(tasks, _END)
+        if first is not _END:  # start no worker pool for nothing
+            yield from _joblib(fn, itertools.chain([first], tasks), workers)
     elif backend == "dask":
-        yield from _dask(fn, tasks, workers, scheduler)
+        tasks = list(tasks)
+        if tasks:
+            yield from _dask(fn, tasks, workers, scheduler)
     else:
         raise ValueError(f"The 'backend' argument of execute must be one of "
                          f"{', '.join(BACKENDS)}; got {backend!r}.")

@@ -87,6 +87,18 @@ def _matrix(coords, m, n, rng):
     return gen(m, n, rng=rng, **{p: coords[p] for p in extra if p in coords})
 
 
+def _solver_layout(A):
+    """``A`` with contiguous columns (Fortran order), once the measurements are taken.
+
+    The thresholding solvers multiply by ``A_Γ`` (a few columns) every
+    iteration; with contiguous columns that product reads only those columns
+    (see :meth:`~sparserec.problems.Problem.matvec_sparse`), and OMP's and the
+    least-squares solvers' column gathers are contiguous copies. The values,
+    and the measurements (taken before), are unchanged.
+    """
+    return np.asfortranarray(A) if isinstance(A, np.ndarray) else A
+
+
 def _measure(A, x, rng, noise):
     x2 = x.reshape(-1, 1)
     y = (A @ x2 if isinstance(A, np.ndarray) else A.matmat(x2))[:, 0]
@@ -134,7 +146,7 @@ def recovery_problems(coords, trials, seed, mode):
             x = sparse_signal(n, k, rng, distribution=signal)
             y = _measure(A, x, rng, noise)
             std = noise * np.linalg.norm(y) / np.sqrt(m) / np.sqrt(1 + noise ** 2)
-            out.append(Batch(Problem(A, y, k, x_true=x, noise_std=std), (t,), info))
+            out.append(Batch(Problem(_solver_layout(A), y, k, x_true=x, noise_std=std), (t,), info))
         return out
     if mode != "shared":
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
@@ -146,7 +158,7 @@ def recovery_problems(coords, trials, seed, mode):
         X[:, j] = sparse_signal(n, k, rng, distribution=signal)
         Y[:, j] = _measure(A, X[:, j], rng, noise)
     std = noise * float(np.mean(np.linalg.norm(Y, axis=0))) / np.sqrt(m) / np.sqrt(1 + noise ** 2)
-    return [Batch(Problem(A, Y, k, x_true=X, noise_std=std), tuple(trials), info)]
+    return [Batch(Problem(_solver_layout(A), Y, k, x_true=X, noise_std=std), tuple(trials), info)]
 
 
 def _common_problems(coords, trials, seed):
@@ -173,6 +185,6 @@ def _common_problems(coords, trials, seed):
             Y[:, j] = _measure(A, X[:, j], rng, noise)
         std = noise * float(np.mean(np.linalg.norm(Y, axis=0))) / np.sqrt(m) \
             / np.sqrt(1 + noise ** 2)
-        out.append(Batch(Problem(A, Y, ks, x_true=X, noise_std=std), (t,) * len(cells),
+        out.append(Batch(Problem(_solver_layout(A), Y, ks, x_true=X, noise_std=std), (t,) * len(cells),
                          {"m": m}, columns))
     return out

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 import numpy as np
 
 from sparserec.theory import donoho_tanner
@@ -25,6 +26,9 @@ from .store import atomic_write_bytes
 
 __all__ = ["STYLE", "style", "save", "slug", "phase_heatmap", "transition_plot",
            "phase_figures", "convergence_figure"]
+
+#: Label of the ρ₅₀ intervals drawn by :func:`phase_heatmap` and :func:`transition_plot`.
+CI_LABEL = "95 % CI of ρ₅₀"
 
 #: Path of the package's matplotlib style file.
 STYLE = str(Path(__file__).with_name("sparserec.mplstyle"))
@@ -86,7 +90,8 @@ def phase_heatmap(df, solver, fits=None, ax=None):
         Value of the ``solver`` column.
     fits : pandas.DataFrame, optional
         Output of :func:`sparserec.harness.fitting.fit_transitions`; its 50 % points
-        (with 10–90 % bars) are drawn on top.
+        are drawn on top, with their 95 % confidence intervals as error bars
+        where the interval is finite.
     ax : matplotlib Axes, optional
 
     Returns
@@ -102,31 +107,50 @@ def phase_heatmap(df, solver, fits=None, ax=None):
     de, re_ = _edges(table.columns), _edges(table.index)
     mesh = ax.pcolormesh(de, re_, table.to_numpy(float), vmin=0, vmax=1, shading="flat")
     fig.colorbar(mesh, ax=ax, label="success probability")
-    _dt_curve(ax, de[0], de[-1], color="w")
+    # black on the light cells, white-edged on the dark ones
+    _dt_curve(ax, de[0], de[-1], path_effects=[patheffects.withStroke(linewidth=3.2,
+                                                                      foreground="w")])
     if fits is not None:
         f = fits[(fits["solver"] == solver) & np.isfinite(fits["rho50"])]
         if len(f):
-            yerr = np.vstack([f["rho50"] - f["rho90"], f["rho10"] - f["rho50"]])
-            ax.errorbar(f["delta"], f["rho50"], yerr=np.abs(yerr), fmt="o", color="tab:red",
-                        ms=4, capsize=2, label="fitted 50% (10–90%)")
+            lo, hi = _ci(f)
+            ax.errorbar(f["delta"], f["rho50"], yerr=np.vstack([f["rho50"] - lo, hi - f["rho50"]]),
+                        fmt="o", color="tab:red", ms=4, capsize=2,
+                        label=f"fitted ρ₅₀ (bars: {CI_LABEL})")
     ax.set_xlim(de[0], de[-1])
     ax.set_ylim(re_[0], re_[-1])
     ax.set_xlabel("δ = m/n")
     ax.set_ylabel("ρ = k/m")
     n = ", ".join(f"n={v}" for v in sorted(g["n"].unique())) if "n" in g else ""
     ax.set_title(f"{solver}  ({n}, {g['trial'].nunique()} trials/cell)")
-    ax.legend(loc="upper left")
+    # on a light box: the top-left corner (small δ, large ρ) is the colour map's darkest
+    ax.legend(loc="upper left", frameon=True, facecolor="white", framealpha=0.9,
+              edgecolor="none")
     ax.grid(False)
     return fig
 
 
+def _ci(f):
+    """The ρ₅₀ interval bounds of fit rows (NaN where unbounded, or absent in old tables)."""
+    if {"rho50_lo", "rho50_hi"} <= set(f.columns):
+        return f["rho50_lo"].to_numpy(float), f["rho50_hi"].to_numpy(float)
+    return np.full(len(f), np.nan), np.full(len(f), np.nan)
+
+
 def transition_plot(fits, ax=None, title=None):
-    """Fitted 50 % curves of every solver (10–90 % bands) over the ℓ1 curve.
+    """Fitted 50 % curves of every solver, with 95 % confidence bands, over the ℓ1 curve.
 
     Parameters
     ----------
     fits : pandas.DataFrame
-        Output of :func:`sparserec.harness.fitting.fit_transitions`.
+        Output of :func:`sparserec.harness.fitting.fit_transitions`. The band
+        around each curve is the profile-likelihood confidence interval of ρ₅₀
+        (``rho50_lo`` to ``rho50_hi``); it is left open where the interval is
+        unbounded (NaN).
+    ax : matplotlib Axes, optional
+        Axes to draw into (a new figure when None).
+    title : str, optional
+        Axes title (a default naming the bands when None).
 
     Returns
     -------
@@ -136,18 +160,25 @@ def transition_plot(fits, ax=None, title=None):
         fig, ax = plt.subplots()
     else:
         fig = ax.figure
+    shown = False
     for solver, f in fits.groupby("solver", sort=False):
         f = f.sort_values("delta")
         ok = np.isfinite(f["rho50"].to_numpy(float))
         line, = ax.plot(f["delta"][ok], f["rho50"][ok], "o-", label=solver)
-        ax.fill_between(f["delta"][ok], f["rho90"][ok].clip(0, 1), f["rho10"][ok].clip(0, 1),
-                        color=line.get_color(), alpha=0.15, lw=0)
+        lo, hi = _ci(f)
+        band = np.isfinite(lo) & np.isfinite(hi)
+        if band.any():
+            ax.fill_between(f["delta"].to_numpy(float), np.clip(lo, 0, 1), np.clip(hi, 0, 1),
+                            where=band, color=line.get_color(), alpha=0.2, lw=0)
+            shown = True
     _dt_curve(ax, 0.0, 1.0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("δ = m/n")
     ax.set_ylabel("ρ = k/m at 50% success")
-    ax.set_title(title or "Fitted 50% phase transitions (bands: 10–90%)")
+    ax.set_title(title or f"Fitted 50% phase transitions (bands: {CI_LABEL})")
+    if shown:  # a legend entry for the bands themselves
+        ax.fill_between([], [], [], color="0.5", alpha=0.2, lw=0, label=CI_LABEL)
     ax.legend(loc="upper left")
     return fig
 

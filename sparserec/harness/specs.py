@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sparserec import solvers as _solvers
 
+from .seeds import _canon_value
+
 __all__ = ["SolverSpec"]
 
 
@@ -131,6 +133,19 @@ class SolverSpec:
     def make(self):
         """Instantiate the solver (``sparserec.solvers.get(name, **params)``)."""
         return _solvers.get(self.name, **self.kwargs)
+
+    def resolved_params(self):
+        """Every hyperparameter of the solver, defaults included, as sorted ``(key, value)`` pairs.
+
+        Read with ``get_params()`` from the constructed solver, so a change of
+        a default changes it (and so the task keys that contain it). A spec
+        that cannot be constructed gives its own parameters.
+        """
+        try:
+            params = self.make().get_params()
+        except (ValueError, TypeError):
+            params = self.kwargs
+        return tuple(sorted((str(k), _canon_value(_freeze(v))) for k, v in params.items()))
 
     def check(self):
         """Raise ValueError/TypeError if the name or a parameter name is unknown."""

@@ -6,12 +6,23 @@ Layout of an output directory ``out/``::
     out/results.parquet                       every row of the current sweep, in grid order
     out/metadata.json                         versions, git revision, seed, grid, options
 
-Every file is written atomically: to a unique temporary file in the same
-directory, flushed and ``fsync``-ed, then ``os.replace``-d over the target
-(and the directory entry is ``fsync``-ed). A process killed at any moment,
-even by SIGKILL, therefore leaves either the old file, the new file, or no
-file, plus at worst a stray ``*.tmp-*`` file that is ignored and removed by
-the next run.
+Every file is written atomically: to a temporary file in the same directory
+whose name cannot collide (``<name>.tmp-<host>-<pid>-<random>``), flushed and
+``fsync``-ed, then ``os.replace``-d over the target (and the directory entry
+is ``fsync``-ed). A process killed at any moment, even by SIGKILL, therefore
+leaves either the old file, the new file, or no file, plus at worst a stray
+``*.tmp-*`` file that is ignored. :func:`remove_stale_temps` deletes only the
+temporary files whose writer is gone (same host, process no longer alive), so
+a run never deletes the files another live run is writing.
+
+**Several runs on one directory.** Runs may share an output directory (two
+started together, a third started while they run): a cell file and its
+sidecar are written, and read, under an exclusive lock of ``out/cells/.lock``
+(:func:`locked`, ``fcntl.flock``; a no-op where ``fcntl`` does not exist), and
+``results.parquet`` and ``metadata.json`` together under ``out/.lock``, so no
+reader sees a half-written pair and the consolidated table always matches its
+metadata. Two
+runs that compute the same task write the same rows (the last write wins).
 
 A cell file carries, in its Parquet schema metadata, the task key it was
 computed for and its row count; pages are written with CRC checksums; and a
@@ -28,8 +39,16 @@ import io
 import json
 import logging
 import os
+import socket
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks
+    fcntl = None
 
 import numpy as np
 import pandas as pd
@@ -37,20 +56,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "write_table", "write_cell",
-           "read_cell", "CorruptCellError", "write_results", "load_results",
-           "remove_stale_temps", "RESULTS", "METADATA", "CELLS"]
+           "read_cell", "StoreError", "CorruptCellError", "write_results", "load_results",
+           "remove_stale_temps", "locked", "RESULTS", "METADATA", "CELLS", "LOCK"]
 
 log = logging.getLogger(__name__)
 
 RESULTS = "results.parquet"
 METADATA = "metadata.json"
 CELLS = "cells"
+LOCK = ".lock"
+#: Temporary files older than this (seconds) are stale whoever wrote them.
+STALE_AFTER = 7 * 24 * 3600
+_HOST = socket.gethostname().replace("-", "_").replace(".", "_")[:40] or "host"
 _KEY = b"sparserec.task_key"
 _NROWS = b"sparserec.n_rows"
 _META = b"sparserec.metadata"
 
 
-class CorruptCellError(RuntimeError):
+class StoreError(RuntimeError):
+    """A stored file is unreadable or does not hold what it should (message is one line)."""
+
+
+class CorruptCellError(StoreError):
     """A stored cell file is unreadable or does not match its task."""
 
 
@@ -70,7 +97,7 @@ def _fsync_dir(path):
 def _atomic(path, write):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f"{path.name}.tmp-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
     try:
         with open(tmp, "wb") as fh:
             write(fh)
@@ -85,6 +112,40 @@ def _atomic(path, write):
         raise
     _fsync_dir(path.parent)
     return path
+
+
+@contextmanager
+def locked(directory):
+    """Hold the exclusive lock of a store directory (``directory/.lock``) inside the block.
+
+    Parameters
+    ----------
+    directory : path-like
+        An existing directory.
+
+    Notes
+    -----
+    An advisory ``fcntl.flock`` lock: it serialises the store operations of
+    every sparserec process on this machine (and on network file systems that
+    support ``flock``). Where ``fcntl`` is missing (Windows), or the lock file
+    cannot be created (a read-only store, which no run writes to), it does
+    nothing. Hold it only for short operations; it is not re-entrant.
+    """
+    directory = Path(directory)
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only store has no writer to wait for
+            fd = None
+    if fd is None:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def atomic_write_bytes(path, data):
@@ -131,7 +192,8 @@ def _digest_path(path):
 def write_cell(path, rows, key):
     """Store one task's rows (a list of dicts) atomically, tagged with its key.
 
-    The Parquet file is written first, then its SHA-256 sidecar; a process
+    The Parquet file is written first, then its SHA-256 sidecar, both under
+    the lock of their directory (:func:`locked`); a process
     killed between the two leaves a file without a valid sidecar, which
     :func:`read_cell` rejects (so the task is recomputed).
 
@@ -147,13 +209,29 @@ def write_cell(path, rows, key):
     buf = io.BytesIO()
     pq.write_table(table, buf, write_page_checksum=True)
     data = buf.getvalue()
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(_digest_path(path), hashlib.sha256(data).hexdigest().encode())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with locked(Path(path).parent):
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(_digest_path(path), hashlib.sha256(data).hexdigest().encode())
     return df
 
 
-def read_cell(path, key):
+def read_cell(path, key, *, remove_corrupt=False):
     """Read and validate a cell file written by :func:`write_cell`.
+
+    Parameters
+    ----------
+    path : path-like
+    key : str
+        The task key the file must carry.
+    remove_corrupt : bool, default=False
+        Delete the file (and its sidecar) when it is corrupt, in the same
+        locked section as the check, so a valid file another run writes at
+        that moment is never deleted.
+
+    Returns
+    -------
+    pandas.DataFrame
 
     Raises
     ------
@@ -161,8 +239,20 @@ def read_cell(path, key):
         If the file does not match its SHA-256 sidecar (or has none), cannot be
         parsed, fails a page checksum, or its key or row count does not match.
     """
+    path = Path(path)
+    with locked(path.parent):
+        try:
+            return _validated(path, key)
+        except CorruptCellError:
+            if remove_corrupt:
+                path.unlink(missing_ok=True)
+                _digest_path(path).unlink(missing_ok=True)
+            raise
+
+
+def _validated(path, key):
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
         digest = _digest_path(path).read_text().strip()
     except OSError as exc:
         raise CorruptCellError(f"unreadable file or checksum sidecar ({exc})") from None
@@ -185,10 +275,17 @@ def read_cell(path, key):
 
 
 def write_results(out, df, metadata):
-    """Write the consolidated table (with the run metadata embedded) and metadata.json."""
+    """Write the consolidated table (with the run metadata embedded) and metadata.json.
+
+    Both are written under the store's lock, so concurrent runs never leave a
+    table with another run's metadata.
+    """
     out = Path(out)
-    write_table(out / RESULTS, df, {_META: json.dumps(metadata, default=_json_default).encode()})
-    atomic_write_json(out / METADATA, metadata)
+    out.mkdir(parents=True, exist_ok=True)
+    with locked(out):
+        write_table(out / RESULTS, df,
+                    {_META: json.dumps(metadata, default=_json_default).encode()})
+        atomic_write_json(out / METADATA, metadata)
 
 
 def load_results(out):
@@ -203,27 +300,86 @@ def load_results(out):
     ------
     FileNotFoundError
         If ``out/results.parquet`` does not exist.
+    StoreError
+        If ``results.parquet`` or ``metadata.json`` cannot be parsed.
     """
     out = Path(out)
     path = out / RESULTS
     if not path.exists():
         raise FileNotFoundError(f"no {RESULTS} in {out}")
-    table = pq.read_table(path)
+    with locked(out):
+        data = path.read_bytes()
+        text = (out / METADATA).read_text() if (out / METADATA).exists() else None
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        raise StoreError(f"{path} is not a readable Parquet file "
+                               f"({type(exc).__name__}: {exc})") from None
     meta = {}
-    if (out / METADATA).exists():
-        meta = json.loads((out / METADATA).read_text())
-    elif table.schema.metadata and _META in table.schema.metadata:
-        meta = json.loads(table.schema.metadata[_META])
+    try:
+        if text is not None:
+            meta = json.loads(text)
+        elif table.schema.metadata and _META in table.schema.metadata:
+            meta = json.loads(table.schema.metadata[_META])
+    except ValueError as exc:
+        where = out / METADATA if text is not None else path
+        raise StoreError(f"{where} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise StoreError(f"{out / METADATA} does not hold a JSON object")
     return table.to_pandas(), meta
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    except OSError:  # pragma: no cover - platforms without signal 0
+        return True
+    return True
+
+
+def _is_stale(path, now):
+    """Whether the temporary file ``path`` belongs to a writer that is gone."""
+    try:
+        age = now - path.stat().st_mtime
+    except OSError:
+        return False
+    if age > STALE_AFTER:
+        return True
+    tail = path.name.rpartition(".tmp-")[2].split("-")
+    if len(tail) != 3 or not tail[1].isdigit():  # not ours (or an old layout): age only
+        return False
+    host, pid = tail[0], int(tail[1])
+    return host == _HOST and not _pid_alive(pid)
+
+
 def remove_stale_temps(directory):
-    """Delete ``*.tmp-*`` files left by a killed writer (best effort)."""
+    """Delete the ``*.tmp-*`` files whose writer is gone (best effort).
+
+    A temporary file is stale when its writer ran on this host and its process
+    no longer exists, or when it is older than :data:`STALE_AFTER` (a week).
+    Files of live writers, including other runs on the same directory, are
+    kept.
+
+    Parameters
+    ----------
+    directory : path-like
+
+    Returns
+    -------
+    int
+        The number of files removed.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         return 0
-    n = 0
+    n, now = 0, time.time()
     for p in directory.glob("*.tmp-*"):
+        if not _is_stale(p, now):
+            continue
         try:
             p.unlink()
             n += 1

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import store
 from .backends import execute
 from .cells import MODES, recovery_problems
-from .metadata import sweep_metadata
+from .metadata import source_hash, sweep_metadata
 from .seeds import COLUMN_AXIS, column_of
 from .adaptive import run_adaptive
 from .specs import SolverSpec
@@ -136,6 +136,28 @@ class Sweep:
                                  f"0 <= low < high <= 1; got {self.band!r}.")
         self.builder = _importable(self.builder)
         self.runner = _importable(self.runner)
+        self._resolved = {}
+
+    @property
+    def code(self):
+        """Fingerprint of the code that computes the rows (part of every task key).
+
+        :func:`~sparserec.harness.metadata.source_hash` of sparserec and of
+        the builder's and runner's modules, read when first asked for.
+        """
+        if not getattr(self, "_code", None):
+            self._code = source_hash(self.builder, self.runner)
+        return self._code
+
+    def task(self, spec, coords, trials):
+        """The :class:`Task` of solver ``spec`` on the unit ``coords`` (a cell, or in
+        common mode a δ column) for ``trials``."""
+        spec = SolverSpec.parse(spec)
+        if spec not in self._resolved:
+            self._resolved[spec] = spec.resolved_params()
+        return Task(spec, tuple(dict(coords).items()), tuple(int(t) for t in trials),
+                    int(self.seed), self.mode, float(self.threshold), self.builder, self.runner,
+                    int(self.blas_threads), self._resolved[spec], self.code)
 
     def cells(self):
         """Cell coordinate dicts, in grid order."""
@@ -174,11 +196,6 @@ class Sweep:
             columns[key][1].append(c[COLUMN_AXIS])
         return [{**base, COLUMN_AXIS: tuple(rhos)} for base, rhos in columns.values()]
 
-    def task(self, spec, coords, trials):
-        """The task of one solver on one unit (cell or column) and trial block."""
-        return Task(spec, tuple(coords.items()), tuple(trials), int(self.seed), self.mode,
-                    float(self.threshold), self.builder, self.runner, int(self.blas_threads))
-
     def tasks(self):
         """Tasks in canonical order: solver, then unit, then trial block (deduplicated)."""
         out, seen = [], set()
@@ -193,9 +210,41 @@ class Sweep:
 
 
 def _progress(total, initial, desc, quiet):
-    disable = quiet or not sys.stdout.isatty()
+    disable = quiet or not sys.stderr.isatty()  # the bar is drawn on stderr
     return tqdm(total=total, initial=initial, desc=desc, unit="task", disable=disable,
-                dynamic_ncols=True, smoothing=0.1)
+                dynamic_ncols=True, smoothing=0.1, file=sys.stderr)
+
+
+def _stored(cells_dir, task, *, warn):
+    """The stored rows of ``task``, or None (a corrupt file is removed; reported if ``warn``)."""
+    path = cells_dir / task.filename
+    if not path.exists():
+        return None
+    try:
+        return store.read_cell(path, task.key, remove_corrupt=True)
+    except store.CorruptCellError as exc:
+        if warn:
+            log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
+        return None
+
+
+def _not_stored_meanwhile(todo, cells_dir, taken, bar):
+    """Yield the tasks of ``todo`` that no other run has stored since this one started.
+
+    Runs sharing an output directory thus split the remaining work: a task
+    another run finished is read (into ``taken``) instead of recomputed.
+    """
+    for task in todo:
+        rows = _stored(cells_dir, task, warn=False)
+        if rows is None:
+            yield task
+        else:
+            taken[task.key] = rows
+            bar.update(1)
+
+
+def _error_rows(df):
+    return int((df["status"] == "error").sum()) if "status" in df.columns else 0
 
 
 def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, resume=True,
@@ -218,7 +267,7 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
     resume : bool, default=True
         Reuse valid stored cells. False deletes ``out/cells`` first.
     quiet : bool, default=False
-        No progress bar (it is also off when stdout is not a terminal).
+        No progress bar (it is also off when stderr is not a terminal).
 
     Returns
     -------
@@ -226,20 +275,32 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
         Every row of the sweep, in task order (solver, cell, trial). Its
         ``attrs["timing"]`` holds the run's timing summary (see
         :func:`timing_summary`), also stored in ``metadata.json``.
+
+    Notes
+    -----
+    Stored cells are reused only when their task key matches, and the key
+    holds the solver's resolved parameters and the code's fingerprint
+    (:attr:`Sweep.code`): after a change of the code or of a default, the
+    cells are recomputed, and the files of the old keys are left in
+    ``out/cells`` (reported once; ``resume=False`` deletes them).
+
+    Several runs may share ``out`` (started together or while others run):
+    each reads the cells the others have stored, computes the rest, and
+    writes a complete ``results.parquet`` (see :mod:`sparserec.harness.store`).
     """
     out = Path(out)
     cells_dir = out / store.CELLS
     if not resume and cells_dir.exists():
-        for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
-            p.unlink()
-        for name in (store.RESULTS,):
-            (out / name).unlink(missing_ok=True)
+        with store.locked(cells_dir):
+            for p in cells_dir.glob("*.parquet*"):  # cell files and their .sha256 sidecars
+                p.unlink(missing_ok=True)
+        (out / store.RESULTS).unlink(missing_ok=True)
     cells_dir.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temps(cells_dir)
     store.remove_stale_temps(out)
 
     t0 = time.perf_counter()
-    stats = {"computed": 0, "stored": 0, "errors": 0}
+    stats = {"computed": 0, "stored": 0, "errors": 0, "files": set()}
     bar = _progress(None if sweep.adaptive else len(sweep.tasks()), 0, sweep.name, quiet)
 
     def run_tasks(tasks):
@@ -261,10 +322,16 @@ def run_sweep(sweep, out, *, backend="joblib", workers=None, scheduler=None, res
         df = df.sort_values(["solver", *_grid_order(sweep), "trial"], kind="stable",
                             ignore_index=True)
     wall = time.perf_counter() - t0
+    other = sum(1 for p in cells_dir.glob("*.parquet") if p.name not in stats["files"])
+    if other:
+        log.info("%d stored cell file(s) in %s belong to no task of this run (other "
+                 "parameters, or another version of the code); they are kept and not used "
+                 "(--fresh deletes them).", other, cells_dir)
     timing = timing_summary(df, wall, stats)
     meta = sweep_metadata(sweep, backend=backend, workers=workers,
                           scheduler=scheduler if backend == "dask" else None,
-                          n_rows=len(df), n_error_rows=int((df["status"] == "error").sum()),
+                          n_rows=len(df), n_error_rows=_error_rows(df),
+                          tasks_reused=stats["stored"], tasks_computed=stats["computed"],
                           compute_seconds=round(wall, 3), timing=timing,
                           command=sys.argv if sys.argv and sys.argv[0] else None, **extra)
     store.write_results(out, df, meta)
@@ -282,14 +349,12 @@ def _run_tasks(tasks, cells_dir, stats, bar, *, backend, workers, scheduler, nam
     """Rows of every task: read from the store when valid, computed (and stored) otherwise."""
     done = {}
     for t in tasks:
-        path = cells_dir / t.filename
-        if t.key in done or not path.exists():
+        if t.key in done:
             continue
-        try:
-            done[t.key] = store.read_cell(path, t.key)
-        except store.CorruptCellError as exc:
-            log.warning("Stored cell %s is corrupt (%s); recomputing it.", path, exc)
-            path.unlink(missing_ok=True)
+        rows = _stored(cells_dir, t, warn=True)
+        if rows is not None:
+            done[t.key] = rows
+    stats["files"].update(t.filename for t in tasks)
     todo, seen = [], set(done)
     for t in tasks:
         if t.key not in seen:
@@ -304,7 +369,9 @@ def _run_tasks(tasks, cells_dir, stats, bar, *, backend, workers, scheduler, nam
         bar.refresh()
     bar.update(len(done))
     by_key = {t.key: t for t in todo}
-    for key, rows in execute(run_task, todo, backend=backend, workers=workers,
+    taken = {}
+    pending = _not_stored_meanwhile(todo, cells_dir, taken, bar)
+    for key, rows in execute(run_task, pending, backend=backend, workers=workers,
                              scheduler=scheduler):
         task = by_key[key]
         done[key] = store.write_cell(cells_dir / task.filename, rows, key)
@@ -312,11 +379,13 @@ def _run_tasks(tasks, cells_dir, stats, bar, *, backend, workers, scheduler, nam
         if errs:
             first = next(r.get("error", "") for r in rows if r.get("status") == "error")
             log.warning("%s on %s: %d trial(s) raised (%s)", task.solver.label,
-                        dict(task.coords), errs, first)
+                        _cell_text(task.coords), errs, first)
         stats["computed"] += 1
         stats["errors"] += errs
         bar.update(1)
         bar.set_postfix(errors=stats["errors"])
+    stats["stored"] += len(taken)  # stored by another run sharing ``out`` meanwhile
+    done.update(taken)
     return done
 
 
@@ -326,7 +395,8 @@ def timing_summary(df, wall, stats):
     Parameters
     ----------
     df : pandas.DataFrame
-        The sweep's rows (``solver``, ``solve_time``).
+        The sweep's rows (``solver`` and ``solve_time``, or ``time``; without
+        them the per-solver part is empty).
     wall : float
         Wall-clock seconds of the run.
     stats : dict
@@ -340,8 +410,12 @@ def timing_summary(df, wall, stats):
         and ``ms_per_solve``.
     """
     per = {}
+    col = next((c for c in ("solve_time", "time") if c in df.columns), None)
+    if col is None or "solver" not in df.columns:  # a runner without solve times
+        return {"wall_s": round(float(wall), 3), "tasks_computed": int(stats["computed"]),
+                "tasks_stored": int(stats["stored"]), "rows": int(len(df)), "solvers": per}
     for solver, g in df.groupby("solver", sort=False):
-        t = g["solve_time"].astype(float)
+        t = g[col].astype(float)
         total = float(np.nansum(t))
         per[str(solver)] = {"solves": int(len(g)), "solve_s": round(total, 3),
                             "ms_per_solve": round(1e3 * total / max(len(g), 1), 3)}
@@ -369,6 +443,11 @@ def format_timing(timing):
         lines.append(f"  {solver:<40s} {t['solves']:>7d} solves  {t['solve_s']:>9.2f} s  "
                      f"({t['ms_per_solve']:.2f} ms per solve)")
     return "\n".join(lines)
+
+
+def _cell_text(coords):
+    """``n=40, delta=0.3, ...``: a cell's coordinates for a log line."""
+    return ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v}" for k, v in coords)
 
 
 def load_results(out):

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: Columns that depend on the machine's speed (excluded when comparing runs).
 TIMING_COLUMNS = ("solve_time", "time")
-_STORE_VERSION = 1
+_STORE_VERSION = 2
 
 
 def _cols(value, T, default):
@@ -105,7 +105,15 @@ def _qualname(fn):
 
 @dataclass(frozen=True)
 class Task:
-    """One solver on one cell (one block of trials): the unit of work and of storage."""
+    """One solver on one cell (one block of trials): the unit of work and of storage.
+
+    ``resolved`` holds the solver's hyperparameters with its defaults
+    (:meth:`SolverSpec.resolved_params`) and ``code`` the fingerprint of the
+    code (:func:`sparserec.harness.metadata.source_hash`); both enter
+    :attr:`key`, so a changed default or an edited solver gives new keys (the
+    cell is recomputed) instead of reusing rows computed by other code.
+    :meth:`Sweep.tasks <sparserec.harness.Sweep.tasks>` fills them in.
+    """
 
     solver: SolverSpec
     coords: tuple
@@ -116,15 +124,19 @@ class Task:
     builder: Callable = field(compare=False)
     runner: Callable = field(compare=False)
     blas_threads: int = 1
+    resolved: tuple = ()
+    code: str = ""
 
     @property
     def key(self):
         """Hex digest of everything that determines this task's rows."""
+        params = self.resolved or self.solver.params
         obj = {"v": _STORE_VERSION, "solver": self.solver.name,
-               "params": [[k, _canon_value(v)] for k, v in self.solver.params],
+               "params": [[k, _canon_value(v)] for k, v in params],
                "coords": _canon(dict(self.coords)), "trials": list(self.trials),
                "seed": int(self.seed), "mode": self.mode, "threshold": float(self.threshold),
-               "builder": _qualname(self.builder), "runner": _qualname(self.runner)}
+               "builder": _qualname(self.builder), "runner": _qualname(self.runner),
+               "code": self.code}
         return _digest(obj).hex()[:24]
 
     @property

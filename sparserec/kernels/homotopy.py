@@ -1,4 +1,4 @@
-r"""ℓ1 homotopy (LARS–Lasso path to λ = 0): the exact basis-pursuit solution, and its twin.
+r"""The ℓ1 homotopy (LARS–Lasso path to λ = 0): the exact basis-pursuit solution, and its twin.
 
 For ``y = Ax`` with ``A`` of shape (m, n), the Lasso solution
 
@@ -35,6 +35,7 @@ fresh solve per step): it is the test oracle.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg as sla
 from numba import njit
 
 __all__ = ["l1_homotopy", "l1_homotopy_numba", "l1_homotopy_numpy", "certify", "CERT_MARGIN"]
@@ -92,16 +93,22 @@ def _chol_remove(L, s, q):
 
 @njit(cache=True)
 def _chol_solve(L, s, rhs, out):
+    """``out = (L Lᵀ)⁻¹ rhs`` on the leading ``s × s`` block; rows of ``L`` only.
+
+    The forward solve is row-oriented (dot products with rows of ``L``) and the
+    back solve column-oriented on ``Lᵀ`` (axpys with rows of ``L``), so both
+    stream through contiguous memory of the row-major factor.
+    """
     for i in range(s):
         acc = rhs[i]
         for p in range(i):
             acc -= L[i, p] * out[p]
         out[i] = acc / L[i, i]
     for i in range(s - 1, -1, -1):
-        acc = out[i]
-        for p in range(i + 1, s):
-            acc -= L[p, i] * out[p]
-        out[i] = acc / L[i, i]
+        xi = out[i] / L[i, i]
+        out[i] = xi
+        for p in range(i):
+            out[p] -= L[i, p] * xi
 
 
 @njit(cache=True)
@@ -229,7 +236,7 @@ def _args(A, Y, max_steps):
     return A, Y, vec, max_steps
 
 
-def certify(A, y, signs, nonneg=False):
+def certify(A, y, signs, nonneg=False, G=None):
     r"""Refit on the path's final support and certify the unique ℓ1 minimiser.
 
     Parameters
@@ -242,6 +249,9 @@ def certify(A, y, signs, nonneg=False):
         The path's final active set and signs (0 off the set).
     nonneg : bool, default=False
         Nonnegative form.
+    G : ndarray of shape (n, n), optional
+        ``AᵀA`` when already formed: ``A_SᵀA_S`` is then gathered from it
+        instead of computed.
 
     Returns
     -------
@@ -268,12 +278,17 @@ def certify(A, y, signs, nonneg=False):
     if S.size == 0:
         return x, not np.any(y)
     AS = A[:, S]
-    try:
-        L = np.linalg.cholesky(AS.T @ AS)
-    except np.linalg.LinAlgError:
-        return x, False
+
+    def gram(idx, cols):
+        return G[np.ix_(idx, idx)] if G is not None else cols.T @ cols
+
     def solve(Lf, rhs):
-        return np.linalg.solve(Lf.T, np.linalg.solve(Lf, rhs))
+        return sla.cho_solve((Lf, True), rhs, check_finite=False)
+
+    try:
+        L = sla.cholesky(gram(S, AS), lower=True, check_finite=False)
+    except (sla.LinAlgError, ValueError):
+        return x, False
     xS = solve(L, AS.T @ y)
     s = signs[S].astype(np.float64)
     top = np.abs(xS).max()
@@ -287,7 +302,10 @@ def certify(A, y, signs, nonneg=False):
     keep = S[~zero]
     if zero.any():
         AK = A[:, keep]
-        LK = np.linalg.cholesky(AK.T @ AK)
+        try:
+            LK = sla.cholesky(gram(keep, AK), lower=True, check_finite=False)
+        except (sla.LinAlgError, ValueError):
+            return x, False
         AZ = A[:, S[zero]]
         V = AZ - AK @ solve(LK, AK.T @ AZ)          # the part of a_i off range(A_S')
         try:
@@ -307,11 +325,11 @@ def certify(A, y, signs, nonneg=False):
     return x, False
 
 
-def _finish(A, Y, X, SG, reached, nonneg):
+def _finish(A, Y, X, SG, reached, nonneg, G=None):
     certified = np.zeros(Y.shape[1], dtype=bool)
     for t in range(Y.shape[1]):
         if reached[t]:
-            X[:, t], certified[t] = certify(A, Y[:, t], SG[:, t], nonneg)
+            X[:, t], certified[t] = certify(A, Y[:, t], SG[:, t], nonneg, G)
     return X, certified
 
 
@@ -320,8 +338,14 @@ def l1_homotopy_numba(A, Y, *, nonneg=False, max_steps=None):
 
     Parameters
     ----------
-    A, Y, nonneg, max_steps
-        As in :func:`l1_homotopy`.
+    A : ndarray of shape (m, n)
+        The matrix.
+    Y : ndarray of shape (m,) or (m, T)
+        Right-hand side(s).
+    nonneg : bool, default=False
+        The nonnegative program.
+    max_steps : int or None, default=None
+        Cap on the path's events.
 
     Returns
     -------
@@ -337,7 +361,7 @@ def l1_homotopy_numba(A, Y, *, nonneg=False, max_steps=None):
     steps = np.zeros(T, dtype=np.int64)
     G = A.T @ A                               # BLAS, under the caller's thread limits
     _homotopy_block(G, A.T @ Y, A.shape[0], bool(nonneg), max_steps, X, SG, reached, steps)
-    X, certified = _finish(A, Y, np.ascontiguousarray(X), SG, reached, nonneg)
+    X, certified = _finish(A, Y, np.ascontiguousarray(X), SG, reached, nonneg, G)
     return (X[:, 0], certified[0], steps[0]) if vec else (X, certified, steps)
 
 
@@ -407,8 +431,14 @@ def l1_homotopy_numpy(A, Y, *, nonneg=False, max_steps=None):
 
     Parameters
     ----------
-    A, Y, nonneg, max_steps
-        As in :func:`l1_homotopy`.
+    A : ndarray of shape (m, n)
+        The matrix.
+    Y : ndarray of shape (m,) or (m, T)
+        Right-hand side(s).
+    nonneg : bool, default=False
+        The nonnegative program.
+    max_steps : int or None, default=None
+        Cap on the path's events.
 
     Returns
     -------
@@ -426,7 +456,7 @@ def l1_homotopy_numpy(A, Y, *, nonneg=False, max_steps=None):
 
 
 def l1_homotopy(A, Y, *, nonneg=False, max_steps=None, engine="numba"):
-    r"""Basis pursuit by the ℓ1 homotopy, with a certificate of exactness per column.
+    r"""Solve basis pursuit by the ℓ1 homotopy, with a certificate of exactness per column.
 
     Parameters
     ----------

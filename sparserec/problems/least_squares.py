@@ -151,6 +151,9 @@ class Problem(SparseProblem):
                                  f"{want} to match 'A' and 'y'; got {x_true.shape}.")
         self.x_true = x_true
         self._norm2 = None
+        # Gram matrix for the restricted least squares, built once the solves have cost as
+        # much as forming it (see lstsq_dense); a dict so that take()'s copies share it.
+        self._gram = {"work": 0.0, "G": None}
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -308,8 +311,33 @@ class Problem(SparseProblem):
             supports = [supports[:, t] for t in range(T)]
         X = np.zeros((self.n, T), dtype=self.dtype)
         for t, S in enumerate(supports):
-            X[S, t] = restricted_lstsq(self.columns(S), Y[:, t])
+            G = self._gram_for(len(S))
+            if G is not None:
+                X[S, t] = _gram_lstsq(G, S, self.columns(S), Y[:, t])
+            else:
+                X[S, t] = restricted_lstsq(self.columns(S), Y[:, t])
         return X
+
+    def _gram_for(self, s):
+        """``G = AᵀA`` once the restricted solves have cost as much as forming it, else None.
+
+        Forming ``A_SᵀA_S`` costs ``m|S|²`` per solve and ``G`` costs ``mn²``
+        once, after which a solve only gathers ``G_SS``. Building ``G`` when
+        the accumulated ``m|S|²`` reaches ``mn²`` (the ski-rental rule) never
+        costs more than twice the better of the two choices made in
+        hindsight. Dense ``A`` with ``n <= 4096`` only (``G`` then takes at
+        most 128 MiB); the copies made by :meth:`take` share ``G``.
+        """
+        cache = self._gram
+        if cache["G"] is not None:
+            return cache["G"]
+        if self.is_operator or self.n > 4096 or s > self.m:
+            return None
+        cache["work"] += float(self.m) * s * s
+        if cache["work"] >= float(self.m) * self.n * self.n:
+            cache["G"] = self.A.T @ self.A
+            return cache["G"]
+        return None
 
     def norm2(self):
         """Spectral norm ``‖A‖₂`` (cached).
@@ -439,6 +467,27 @@ def _dense_product(M, X):
     if X.shape[1] == 1:
         return (M @ X[:, 0])[:, None]
     return M @ X
+
+
+def _gram_lstsq(G, S, AS, y):
+    """:func:`restricted_lstsq` with the normal equations gathered from ``G = AᵀA``.
+
+    Same numerics as the Cholesky fast path of :func:`restricted_lstsq` (the
+    same matrix ``A_SᵀA_S``, up to the rounding of its entries), and the same
+    fallback to pivoted QR on ``A_S`` when ``|S| > m`` or the factor is too
+    ill-conditioned.
+    """
+    m, s = AS.shape
+    if 0 < s <= m:
+        GS = G[np.ix_(S, S)]
+        d = np.diag(GS)
+        try:
+            c, low = sla.cho_factor(GS, lower=True, check_finite=False)
+            if np.abs(np.diag(c)).min() ** 2 > 1e-10 * d.max():
+                return sla.cho_solve((c, low), AS.T @ y, check_finite=False)
+        except (sla.LinAlgError, ValueError):
+            pass
+    return restricted_lstsq(AS, y)
 
 
 def restricted_lstsq(AS, y):

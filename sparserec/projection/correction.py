@@ -139,7 +139,8 @@ def correct_sum(Z, mask, curvature, **context):
     mask : ndarray of bool, shape (n, T)
         Kept entries.
     curvature : Curvature
-        Gives the dense ``Ĥ⁻¹``.
+        Gives ``diag(Ĥ⁻¹)`` and solves with ``Ĥ`` (never a dense inverse, so
+        block-diagonal sample-space curvatures of whole networks work too).
     **context
         Ignored.
 
@@ -149,10 +150,9 @@ def correct_sum(Z, mask, curvature, **context):
         :math:`(z - \hat H^{-1}(z_Q/[\hat H^{-1}]_{qq}))` on the mask, 0 elsewhere.
     """
     Z = np.asarray(Z, dtype=np.float64)
-    Hinv = curvature.inverse()
-    d = np.diag(Hinv)
+    d = np.asarray(curvature.inv_diag(), dtype=np.float64)
     pruned = np.where(mask, 0.0, Z)
-    return mask_values(Z - Hinv @ (pruned / d[:, None]), mask)
+    return mask_values(Z - curvature.solve(pruned / d[:, None]), mask)
 
 
 def correct_lobs(Z, mask, curvature, *, scores=None, engine="numba", **context):

@@ -8,7 +8,9 @@ r"""A NumPy multilayer perceptron to prune: data, training, calibration, evaluat
 * :class:`MLP` — weights in sparserec's layout (``W_l`` is d_in × d_out),
   ReLU on hidden layers, a linear last layer (logits).
 * :func:`train_mlp` — minibatch Adam on the softmax cross-entropy,
-  deterministic from a seed.
+  deterministic from a seed; :func:`finetune_masked` — masked retraining of a
+  pruned network (its zeros stay zero). Forward and backward passes are
+  :mod:`sparserec.problems.mlp`, shared with the network-loss problem.
 * :func:`lenet300100` — LeNet-300-100 (784-300-100-10) trained on the MNIST
   subset, cached under the user cache directory (``$SPARSEREC_CACHE``, else
   ``$XDG_CACHE_HOME/sparserec``, else ``~/.cache/sparserec``; never inside
@@ -30,8 +32,10 @@ import numpy as np
 
 from sklearn.datasets import load_digits as _sklearn_digits
 
-__all__ = ["MLP", "train_mlp", "load_mnist", "load_digits", "lenet300100", "digits_mlp",
-           "cache_dir", "LENET_LOBS_DENSITIES"]
+from ..problems import mlp as _mlp
+
+__all__ = ["MLP", "train_mlp", "finetune_masked", "load_mnist", "load_digits", "lenet300100",
+           "digits_mlp", "cache_dir", "LENET_LOBS_DENSITIES"]
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +206,8 @@ class MLP:
         ndarray of shape (n_samples, d_{l+1})
             ``act(H W_l + b_l)``.
         """
-        Z = H @ self.weights[l] + self.biases[l]
-        return np.maximum(Z, 0.0) if self.activation(l) == "relu" else Z
+        return _mlp.layer_forward(H, self.weights[l], self.biases[l],
+                                  self.activation(l) == "relu")
 
     def forward(self, X):
         """Compute the logits of the network for inputs ``X``.
@@ -218,10 +222,7 @@ class MLP:
         ndarray of shape (n_samples, n_classes)
             The logits.
         """
-        H = np.asarray(X, dtype=np.float64)
-        for l in range(self.n_layers):
-            H = self.layer_forward(l, H)
-        return H
+        return _mlp.forward(self.weights, self.biases, np.asarray(X, dtype=np.float64))[-1]
 
     def inputs(self, X):
         """The input of every layer for ``X``.
@@ -237,12 +238,7 @@ class MLP:
             ``n_layers`` arrays; entry ``l`` of shape (n_samples, d_l) is the
             input of layer ``l`` (entry 0 is ``X``).
         """
-        out = []
-        H = np.asarray(X, dtype=np.float64)
-        for l in range(self.n_layers):
-            out.append(H)
-            H = self.layer_forward(l, H)
-        return out
+        return _mlp.forward(self.weights, self.biases, np.asarray(X, dtype=np.float64))[:-1]
 
     def predict(self, X):
         """Predicted classes (argmax of the logits).
@@ -318,16 +314,8 @@ class MLP:
 
 
 # ------------------------------------------------------------------------ training
-def _softmax_xent(logits, y):
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    p = e / e.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(p[np.arange(y.size), y] + 1e-300))
-    p[np.arange(y.size), y] -= 1.0
-    return loss, p / y.size
-
-
-def train_mlp(X, y, sizes, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0):
+def train_mlp(X, y, sizes=None, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_decay=0.0,
+              init=None, masks=None, callback=None):
     """Train a ReLU MLP with minibatch Adam on the softmax cross-entropy (float32).
 
     Parameters
@@ -336,8 +324,8 @@ def train_mlp(X, y, sizes, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_
         Training inputs.
     y : ndarray of int of shape (n_samples,)
         Class labels in ``0 .. sizes[-1] − 1``.
-    sizes : sequence of int
-        Layer widths, input first, classes last.
+    sizes : sequence of int or None, default=None
+        Layer widths, input first, classes last (required without ``init``).
     seed : int
         Seeds the He initialisation and the minibatch order (deterministic).
     epochs : int, default=20
@@ -348,47 +336,112 @@ def train_mlp(X, y, sizes, *, seed=0, epochs=20, batch_size=64, lr=1e-3, weight_
         Adam step size (β = 0.9, 0.999).
     weight_decay : float, default=0.0
         Decoupled weight decay.
+    init : MLP, optional
+        Start from this network (fine-tuning) instead of a He initialisation.
+    masks : list of ndarray of bool, optional
+        One per layer, shapes of the weights: weights off the mask are zeroed
+        and stay zero (their gradients are masked, so Adam never moves them):
+        masked retraining of a pruned network.
+    callback : callable, optional
+        Called as ``callback(epoch, net)`` after every epoch with a float64
+        copy of the network.
 
     Returns
     -------
     MLP
         The trained network (float64 weights).
+
+    Notes
+    -----
+    Forward and backward passes are :mod:`sparserec.problems.mlp` (the same
+    arithmetic as the network-loss problem), in float32.
     """
     rng = np.random.default_rng(seed)
     f32 = np.float32
     X = np.asarray(X, dtype=f32)
-    Ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(f32)
-          for a, b in zip(sizes[:-1], sizes[1:])]
-    bs = [np.zeros(b, dtype=f32) for b in sizes[1:]]
+    if init is None:
+        if sizes is None:
+            raise ValueError("train_mlp needs 'sizes' (layer widths) or an 'init' network.")
+        Ws = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(f32)
+              for a, b in zip(sizes[:-1], sizes[1:])]
+        bs = [np.zeros(b, dtype=f32) for b in sizes[1:]]
+    else:
+        Ws = [np.array(W, dtype=f32) for W in init.weights]
+        bs = [np.array(b, dtype=f32) for b in init.biases]
+    keep = None
+    if masks is not None:
+        if len(masks) != len(Ws) or any(np.shape(M) != W.shape for M, W in zip(masks, Ws)):
+            raise ValueError("The 'masks' argument of train_mlp must hold one boolean array "
+                             "per layer, of the weights' shapes.")
+        keep = [np.asarray(M, dtype=bool).astype(f32) for M in masks]
+        for W, M in zip(Ws, keep):
+            W *= M
     params = Ws + bs
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     b1, b2, t = 0.9, 0.999, 0
-    L = len(Ws)
     n = X.shape[0]
-    for _ in range(epochs):
+    for epoch in range(epochs):
         perm = rng.permutation(n)
         for i in range(0, n, batch_size):
             idx = perm[i:i + batch_size]
-            acts = [X[idx]]
-            for l in range(L):
-                Z = acts[-1] @ Ws[l] + bs[l]
-                acts.append(np.maximum(Z, 0.0) if l < L - 1 else Z)
-            _, G = _softmax_xent(acts[-1], y[idx])
-            gW = [None] * L
-            gb = [None] * L
-            for l in range(L - 1, -1, -1):
-                gW[l] = acts[l].T @ G
-                gb[l] = G.sum(axis=0)
-                if l:
-                    G = (G @ Ws[l].T) * (acts[l] > 0)
+            acts = _mlp.forward(Ws, bs, X[idx])
+            _, G = _mlp.softmax_xent(acts[-1], y[idx])
+            gW, gb = _mlp.backward(Ws, acts, G)
+            if keep is not None:
+                gW = [g * M for g, M in zip(gW, keep)]
             t += 1
             for j, (p, g) in enumerate(zip(params, gW + gb)):
                 m[j] = b1 * m[j] + (1 - b1) * g
                 v[j] = b2 * v[j] + (1 - b2) * g * g
                 step = (lr / (1 - b1 ** t)) * m[j] / (np.sqrt(v[j] / (1 - b2 ** t)) + 1e-8)
                 p -= step + lr * weight_decay * p
+        if callback is not None:
+            callback(epoch + 1, MLP([W.astype(np.float64) for W in Ws],
+                                    [b.astype(np.float64) for b in bs]))
     return MLP([W.astype(np.float64) for W in Ws], [b.astype(np.float64) for b in bs])
+
+
+def finetune_masked(net, X, y, *, epochs=5, lr=1e-3, batch_size=100, weight_decay=0.0, seed=0,
+                    callback=None):
+    """Masked retraining: fine-tune a pruned network with its zero pattern fixed.
+
+    L-OBS's "light retraining" (Dong et al. 2017): a few epochs of the
+    training loop of :func:`train_mlp` from the pruned weights, pruned weights
+    held at zero.
+
+    Parameters
+    ----------
+    net : MLP
+        The pruned network (its nonzero weights are the mask).
+    X : ndarray of shape (n_samples, d_0)
+        Training inputs.
+    y : ndarray of int of shape (n_samples,)
+        Labels.
+    epochs : int, default=5
+        Passes over the training set.
+    lr : float, default=1e-3
+        Adam step size (fresh moments).
+    batch_size : int, default=100
+        Minibatch size.
+    weight_decay : float, default=0.0
+        Decoupled weight decay.
+    seed : int, default=0
+        Seeds the minibatch order.
+    callback : callable, optional
+        ``callback(epoch, net)`` after every epoch (see :func:`train_mlp`).
+
+    Returns
+    -------
+    MLP
+        The fine-tuned network (same zero pattern as ``net``).
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"The 'net' argument of finetune_masked must be an MLP; got "
+                        f"{type(net).__name__}.")
+    return train_mlp(X, y, seed=seed, epochs=epochs, batch_size=batch_size, lr=lr,
+                     weight_decay=weight_decay, init=net,
+                     masks=[W != 0 for W in net.weights], callback=callback)
 
 
 def cache_dir():

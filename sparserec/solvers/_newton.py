@@ -18,7 +18,33 @@ from ..problems import LayerProblem, ObjectiveProblem, Problem
 from ..projection import SELECTIONS, Projection
 from .base import Solver, check_step
 
-__all__ = ["NewtonThresholding", "resolve_curvature"]
+__all__ = ["NewtonThresholding", "resolve_curvature", "newton_direction"]
+
+
+def newton_direction(problem, state, curvature):
+    """The Newton direction ``Ĥ⁻¹∇f`` at ``state["X"]`` (subtract it from ``X``).
+
+    Least squares goes through :meth:`~sparserec.curvature.Curvature.newton_ls`
+    (data-space forms of ``AᵀA``); the other problem types solve with their
+    gradient.
+
+    Parameters
+    ----------
+    problem : SparseProblem
+        The problem.
+    state : dict
+        The loop state.
+    curvature : Curvature
+        An invertible curvature.
+
+    Returns
+    -------
+    ndarray of shape (n, T)
+        ``Ĥ⁻¹∇f``, float64.
+    """
+    if isinstance(problem, Problem):
+        return curvature.newton_ls(problem, state["R"])
+    return curvature.solve(np.asarray(problem.gradient_at(state), dtype=np.float64))
 
 
 def resolve_curvature(spec, problem, damping, *, x=None, owner):
@@ -120,10 +146,7 @@ class NewtonThresholding(Solver):
             ctx["curv"] = self._curvature(problem, X)
         curv = ctx["curv"]
         g = np.asarray(problem.gradient_at(state), dtype=np.float64)
-        if isinstance(problem, Problem):
-            direction = curv.newton_ls(problem, state["R"])
-        else:
-            direction = curv.solve(g)
+        direction = newton_direction(problem, state, curv)
         eta = self._eta()
         if isinstance(problem, ObjectiveProblem):
             return self._safeguarded(problem, state, X, g, direction, eta, curv)

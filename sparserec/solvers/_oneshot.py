@@ -142,9 +142,30 @@ class OneShotPruner(Solver):
                         "cache": cache}
         return state
 
+    def _target(self, problem, state, curvature):
+        """The point the projection prunes: the dense point itself (``z = x``).
+
+        EBD and WoodTaylor override it with a Newton target ``x − Ĥ⁻¹∇f``.
+
+        Parameters
+        ----------
+        problem : SparseProblem
+            The problem.
+        state : dict
+            The loop state (``X``, the problem's own entries).
+        curvature : Curvature or None
+            The pruner's fitted curvature.
+
+        Returns
+        -------
+        ndarray of shape (n, T)
+            The target, float64.
+        """
+        return np.asarray(state["X"], dtype=np.float64)
+
     def _step(self, problem, state):
         ctx = state["ctx"]
-        X = np.asarray(state["X"], dtype=np.float64)
+        X = self._target(problem, state, ctx["curv"])
         X_new, _ = ctx["proj"](X, self._sparsity(problem, state), ctx["curv"],
                                cache=ctx["cache"])
         state["X"] = np.asarray(X_new).astype(problem.dtype, copy=False)

@@ -35,7 +35,7 @@ class NetTrim(Solver):
         Cascade slack ``γ`` (:math:`\epsilon^2 = \gamma\|(\hat XW - Y)_\Omega\|^2`),
         used as given when the problem has no sparsity target.
     rho : float, default=1.0
-        Initial ADMM penalty (rebalanced during the run).
+        Initial ADMM penalty (rebalanced during the first 1000 ADMM iterations).
     max_iter : int, default=3000
         ADMM iterations.
     tol : float, default=1e-4

@@ -5,9 +5,9 @@ import logging
 from math import sqrt
 
 import numpy as np
-from scipy.linalg import get_blas_funcs
 
 from .._validation import check_int, check_real, param_error
+from ..kernels.omp import omp_append, omp_refit, omp_step
 from .base import Solver, register
 
 __all__ = ["OMP"]
@@ -15,36 +15,33 @@ __all__ = ["OMP"]
 logger = logging.getLogger(__name__)
 
 
-class _Column:
-    """OMP state of one signal: its active set and the Cholesky factor of ``A_ΓᵀA_Γ``.
+class _Context:
+    """Per-solve constants and the flat per-signal storage (not sliced by the base loop).
 
-    ``L`` is lower triangular with ``L Lᵀ = A_ΓᵀA_Γ`` (rows appended one atom
-    at a time), ``z = L⁻¹ A_Γᵀy`` grows by one entry per atom, and the
-    coefficients are ``γ = L⁻ᵀ z``. When the memory budget allows (always for
-    operators), ``AS`` (and ``GS`` on the Gram path) hold the selected
-    columns of ``A`` (and of ``G = AᵀA``) contiguously, in selection order;
-    otherwise they are None and the columns are gathered when needed.
+    ``L``, ``z``, ``x`` and ``idx`` hold every signal's Cholesky factor, ``L⁻¹A_Γᵀy``,
+    coefficients and active set at the offsets ``state["ok"]`` / ``state["oL"]``
+    (see :mod:`sparserec.kernels.omp`). Column ``i`` of ``A`` is
+    ``AF[:, slot[i]]``: ``A`` in Fortran order with ``slot = arange(n)``, or,
+    for an operator, a cache of the columns fetched so far.
     """
 
-    __slots__ = ("b", "idx", "inset", "L", "z", "gamma", "AS", "GS", "s", "cap")
+    __slots__ = ("A", "AF", "slot", "G", "gram", "tol", "eps", "problem", "A32", "slack",
+                 "r32", "L", "z", "x", "idx", "fetched")
 
-    def __init__(self, b, m, n, atoms, dtype, gram, buffered):
-        self.cap = atoms                                # atoms to select in this column
-        self.b = b                                      # Aᵀy, shape (n,)
-        self.idx = np.empty(atoms, dtype=np.intp)       # Γ in selection order
-        self.inset = np.zeros(n, dtype=bool)            # membership of Γ
-        self.L = np.zeros((atoms, atoms), dtype=dtype)
-        self.z = np.zeros(atoms, dtype=dtype)
-        self.gamma = np.zeros(0, dtype=dtype)
-        self.AS = np.empty((m, atoms), dtype=dtype, order="F") if buffered else None
-        self.GS = np.empty((n, atoms), dtype=dtype, order="F") if buffered and gram else None
-        self.s = 0
-
-
-class _Context:
-    """Per-solve constants shared by every column (not sliced by the base loop)."""
-
-    __slots__ = ("A", "G", "gram", "atoms", "tol", "eps", "trsv", "problem", "A32", "slack", "r32")
+    def cache_columns(self, lams):
+        """Operators: make sure ``AF`` holds the columns ``lams`` (fetched once each)."""
+        new = np.unique(lams[self.slot[lams] < 0])
+        if new.size == 0:
+            return
+        need = self.fetched + new.size
+        if need > self.AF.shape[1]:
+            grown = np.empty((self.AF.shape[0], max(need, 2 * self.AF.shape[1])),
+                             dtype=self.AF.dtype, order="F")
+            grown[:, :self.fetched] = self.AF[:, :self.fetched]
+            self.AF = grown
+        self.AF[:, self.fetched:need] = self.problem.columns(new)
+        self.slot[new] = np.arange(self.fetched, need)
+        self.fetched = need
 
 
 def _screening(A, atoms):
@@ -138,14 +135,20 @@ class OMP(Solver):
     ``x0`` warm-starts the active set with ``supp(x0)`` (at most
     ``max_iter`` atoms, least-squares values); its values are not used.
 
-    Speed. For a dense float64 ``A`` the correlations are first computed
-    from a float32 copy of ``A`` (half the memory traffic of the dominant
-    ``2mn`` product); every index whose float32 correlation lies within a
-    rigorous rounding bound of the float32 maximum is then re-evaluated in
-    float64, so the selected atom is exactly the float64 argmax (see
-    ``_screening``). The selected columns are kept contiguous per signal
-    while they fit in ``buffer_bytes`` (128 MiB), and gathered from ``A``
-    otherwise.
+    Speed. One iteration advances every running signal of a block: the
+    correlations ``AᵀR`` are one matrix-matrix product for the whole block
+    (BLAS), and the atom selection checks, the Cholesky append, the refit and
+    the residual run for all signals in one compiled kernel
+    (:mod:`sparserec.kernels.omp`), so the per-signal Python overhead is
+    paid once per iteration, not once per signal. Signals may have different
+    ``k``; each stops on its own. On the Gram path the kernel computes the
+    correlations from rows of ``G`` itself. For a dense float64 ``A`` the
+    correlations are first computed from a float32 copy of ``A`` (half the
+    memory traffic of the dominant ``2mn`` product); every index whose float32
+    correlation lies within a rigorous rounding bound of the float32 maximum
+    is then re-evaluated in float64, so the selected atom is exactly the
+    float64 argmax (see ``_screening``). An operator's columns are fetched
+    once each, when first selected.
 
     References
     ----------
@@ -174,7 +177,6 @@ class OMP(Solver):
     name = "omp"
     monotone = True      # nested supports: the least-squares residual never grows
     stagnation = None    # no support-stagnation test: the support grows every step
-    buffer_bytes = 2 ** 27  # copies of selected columns kept if they fit in 128 MiB
 
     def __init__(self, *, max_iter=None, tol=None, precompute="auto"):
         self.max_iter = max_iter
@@ -229,30 +231,34 @@ class OMP(Solver):
         m, n, T = problem.m, problem.n, problem.n_signals
         ctx = _Context()
         ctx.problem = problem
-        caps = self._atoms(problem)
-        ctx.atoms = int(np.max(caps))
-        ctx.tol = None if self.tol is None else float(self.tol)
+        caps = np.asarray(self._atoms(problem), dtype=np.int64)
+        ctx.tol = -1.0 if self.tol is None else float(self.tol)
         ctx.eps = float(np.finfo(dtype).eps)
         ctx.gram = self._use_gram(problem)
-        ctx.trsv = get_blas_funcs("trsv", dtype=dtype)
         if problem.is_operator:
             ctx.A = None
             B = problem.rmatvec(Y).astype(dtype, copy=False)
+            ctx.AF = np.empty((m, max(1, min(n, int(caps.sum())))), dtype=dtype, order="F")
+            ctx.slot = np.full(n, -1, dtype=np.int64)
+            ctx.fetched = 0
         else:
             ctx.A = np.asarray(problem.A).astype(dtype, copy=False)
             B = ctx.A.T @ Y
-        ctx.G = ctx.A.T @ ctx.A if ctx.gram else None
+            ctx.AF = np.asfortranarray(ctx.A)
+            ctx.slot = np.arange(n, dtype=np.int64)
+        ctx.G = ctx.A.T @ ctx.A if ctx.gram else np.empty((0, 0), dtype=dtype)
         ctx.A32, ctx.slack = (None, 0.0) if (ctx.gram or ctx.A is None) \
             else _screening(ctx.A, int(np.sum(caps)))
         ctx.r32 = np.empty(m, dtype=np.float32)
-        per_atom = (m + (n if ctx.gram else 0)) * dtype.itemsize
-        buffered = problem.is_operator or int(np.sum(caps)) * per_atom <= self.buffer_bytes
-        cols = np.empty(T, dtype=object)
-        for t in range(T):
-            cols[t] = _Column(np.ascontiguousarray(B[:, t]), m, n, int(caps[t]), dtype,
-                              ctx.gram, buffered)
-        state["omp"] = ctx
-        state["cols"] = cols
+        ok = np.concatenate(([0], np.cumsum(caps)[:-1])).astype(np.int64)
+        oL = np.concatenate(([0], np.cumsum(caps * caps)[:-1])).astype(np.int64)
+        ctx.L = np.zeros(int(np.sum(caps * caps)), dtype=np.float64)
+        ctx.z = np.zeros(int(caps.sum()), dtype=np.float64)
+        ctx.x = np.zeros(int(caps.sum()), dtype=np.float64)
+        ctx.idx = np.full(int(caps.sum()), -1, dtype=np.int64)
+        state.update(omp=ctx, B=np.ascontiguousarray(B), yy=np.einsum("ij,ij->j", Y, Y),
+                     s=np.zeros(T, dtype=np.int64), cap=caps, ok=ok, oL=oL,
+                     flag=np.zeros(T, dtype=np.int64))
 
         X, R = state["X"], state["R"]
         for t in np.flatnonzero(np.any(X != 0, axis=0)):  # warm start on supp(x0)
@@ -261,64 +267,30 @@ class OMP(Solver):
                 raise ValueError(f"The 'x0' argument of OMP.solve has {S.size} nonzeros in "
                                  f"column {t}; at most {int(caps[t])} (its k or max_iter) "
                                  "are allowed.")
-            col = cols[t]
+            if ctx.A is None:
+                ctx.cache_columns(S)
+            X[:, t] = 0
             for lam in S:
-                if not self._add_atom(ctx, col, lam):
+                if not self._add_atom(ctx, state, t, lam):
                     raise ValueError("The 'x0' argument of OMP.solve selects linearly "
                                      f"dependent columns of A (column {t}); OMP needs an "
                                      "independent starting support.")
-            self._refit(ctx, col, X, R, Y, t)
+            omp_refit(ctx.L, ctx.z, ctx.x, oL[t], caps[t], ok[t], ctx.idx, state["s"][t],
+                      ctx.AF, ctx.slot, Y, X, R, t)
         return state
 
-    def _add_atom(self, ctx, col, lam):
-        """Append atom ``lam`` to the factor; False (nothing changed) if it is dependent."""
-        s = col.s
-        AS = col.AS
-        if AS is not None:
-            AS[:, s] = ctx.A[:, lam] if ctx.A is not None else ctx.problem.columns([lam])[:, 0]
-        if ctx.gram:
-            g = ctx.G[lam]                       # row = column of the symmetric G
-            v = g[col.idx[:s]]
-            diag = g[lam]
-        elif AS is not None:
-            v = AS[:, :s + 1].T @ AS[:, s]       # (A_Γᵀa, ‖a‖²) in one product
-            diag = v[s]
-            v = v[:s]
-        else:
-            a = ctx.A[:, lam]
-            v = ctx.A[:, col.idx[:s]].T @ a
-            diag = a @ a
-        L = col.L
-        if s:
-            w = ctx.trsv(L[:s, :s], v, lower=1)
-            lkk = diag - w @ w
-            if lkk <= ctx.eps:
-                return False
-            lkk = sqrt(lkk)
-            L[s, :s] = w
-            L[s, s] = lkk
-            col.z[s] = (col.b[lam] - w @ col.z[:s]) / lkk
-        else:
-            if diag <= 0:
-                return False
-            lkk = sqrt(diag)
-            L[0, 0] = lkk
-            col.z[0] = col.b[lam] / lkk
-        col.idx[s] = lam
-        col.inset[lam] = True
-        if col.GS is not None:
-            col.GS[:, s] = g
-        col.s = s + 1
+    @staticmethod
+    def _add_atom(ctx, state, t, lam):
+        """Append atom ``lam`` to signal ``t``'s factor; False if it is dependent."""
+        o, s = state["ok"][t], state["s"][t]
+        a = ctx.AF[:, ctx.slot[lam]]
+        v = ctx.AF[:, ctx.slot[ctx.idx[o:o + s]]].T @ a
+        if not omp_append(ctx.L, ctx.z, state["oL"][t], state["cap"][t], o, ctx.idx, s,
+                          lam, np.ascontiguousarray(v, dtype=np.float64), float(a @ a),
+                          float(state["B"][lam, t]), ctx.eps):
+            return False
+        state["s"][t] = s + 1
         return True
-
-    def _refit(self, ctx, col, X, R, Y, j):
-        """x_Γ = L⁻ᵀz, r = y − A_Γ x_Γ, written into column ``j`` of X and R."""
-        s = col.s
-        gamma = ctx.trsv(col.L[:s, :s], col.z[:s], lower=1, trans=1)
-        col.gamma = gamma
-        X[col.idx[:s], j] = gamma
-        AS = col.AS[:, :s] if col.AS is not None else ctx.A[:, col.idx[:s]]
-        R[:, j] = Y[:, j] - AS @ gamma
 
     def _select(self, problem, ctx, R):
         """First argmax of ``|Aᵀr|`` for every column of R (dense and operator paths)."""
@@ -338,58 +310,27 @@ class OMP(Solver):
             C32 = ctx.A32.T @ (R / np.where(rn > 0, rn, 1.0)).astype(np.float32)
         np.abs(C32, out=C32)
         lams = np.argmax(C32, axis=0)
-        for j in range(R.shape[1]):
-            c = C32[:, j]
-            thr = c[lams[j]] - ctx.slack
-            if np.count_nonzero(c >= thr) > 1:
-                J = np.flatnonzero(c >= thr)
-                lams[j] = J[np.argmax(np.abs(ctx.A[:, J].T @ R[:, j]))]
+        thr = C32[lams, np.arange(R.shape[1])] - ctx.slack
+        for j in np.flatnonzero(np.count_nonzero(C32 >= thr, axis=0) > 1):
+            J = np.flatnonzero(C32[:, j] >= thr[j])
+            lams[j] = J[np.argmax(np.abs(ctx.A[:, J].T @ R[:, j]))]
         return lams
 
     def _step(self, problem, state):
         ctx = state["omp"]
-        cols = state["cols"]
-        X, R, Y = state["X"], state["R"], state["Y"]
-        done = state["done"]
-        eps, tol, gram = ctx.eps, ctx.tol, ctx.gram
-        if not gram:
-            lams = self._select(problem, ctx, R)
-        early = dependent = 0
-        for j in range(len(cols)):
-            col = cols[j]
-            if col.s >= col.cap:  # warm start already used the budget
-                done[j] = True
-                continue
-            if gram:
-                if col.s == 0:
-                    c = col.b
-                elif col.GS is not None:
-                    c = col.b - col.GS[:, :col.s] @ col.gamma
-                else:
-                    c = col.b - ctx.G[:, col.idx[:col.s]] @ col.gamma
-                lam = int(np.argmax(np.abs(c)))
-                corr = c[lam]
-            else:
-                lam = int(lams[j])
-                a = ctx.A[:, lam] if ctx.A is not None else problem.columns([lam])[:, 0]
-                corr = float(a @ R[:, j])
-            # Relative to ‖y‖², so the rule does not depend on the scale of y (scikit-learn
-            # compares aᵀy, not aᵀr, with an absolute eps on its dense path).
-            if col.inset[lam] or corr * corr <= eps * float(Y[:, j] @ Y[:, j]):
-                done[j] = True
-                early += 1
-                continue
-            if not self._add_atom(ctx, col, lam):
-                done[j] = True
-                dependent += 1
-                continue
-            self._refit(ctx, col, X, R, Y, j)
-            if col.s >= col.cap:
-                done[j] = True
-            elif tol is not None:
-                r = R[:, j]
-                if float(r @ r) <= tol:
-                    done[j] = True
+        R = state["R"]
+        if ctx.gram:
+            lams = np.zeros(R.shape[1], dtype=np.int64)
+        else:
+            lams = np.asarray(self._select(problem, ctx, R), dtype=np.int64)
+            if ctx.A is None:
+                ctx.cache_columns(lams)
+        flag = state["flag"]
+        omp_step(ctx.gram, ctx.G, ctx.AF, ctx.slot, state["B"], state["Y"], state["yy"], lams,
+                 ctx.L, ctx.z, ctx.x, ctx.idx, state["s"], state["cap"], state["ok"],
+                 state["oL"], state["X"], R, state["done"], flag, ctx.eps, ctx.tol)
+        early = int(np.count_nonzero(state["done"] & (flag == 1)))
+        dependent = int(np.count_nonzero(state["done"] & (flag == 2)))
         if early:
             logger.info("OMP stopped early on %d signal(s): the selected atom was already "
                         "active or its squared correlation with the residual was below eps·‖y‖².", early)

@@ -2,7 +2,7 @@ r"""WoodFisher one-shot pruning (Singh & Alistarh 2020)."""
 from __future__ import annotations
 
 from .._validation import check_choice, check_int
-from ..curvature import DEFAULT_DAMPING, WoodFisher, make_curvature, sample_gradients
+from ..curvature import DEFAULT_DAMPING, WoodFisher, make_curvature
 from ..problems import ObjectiveProblem
 from ..projection import Projection
 from ._oneshot import OneShotPruner
@@ -20,7 +20,8 @@ class WoodFisherPruner(OneShotPruner):
     curvature : str or Curvature, default="woodfisher"
         ``"woodfisher"`` builds the damped empirical Fisher
         :class:`~sparserec.curvature.WoodFisher` of the problem's per-sample
-        gradients (the rows of ``A``; a layer's input rows); any other
+        gradients (the rows of ``A``; a layer's input rows; a network's
+        per-sample gradients, one block per layer, in sample space); any other
         curvature is used as given.
     damping : float, default=0.01
         Relative damping (``λ = damping·mean(diag F)``); required for the
@@ -46,7 +47,10 @@ class WoodFisherPruner(OneShotPruner):
                \quad(\texttt{update="group"}),
 
     and :math:`x^{+} = (w + \delta) \odot 1_S`. The summed update ignores the
-    interactions of the pruned weights (ALGORITHMS.md, pitfall 5).
+    interactions of the pruned weights (ALGORITHMS.md, pitfall 5). On a
+    :class:`~sparserec.problems.NetworkLossProblem` the saliencies of all
+    layers are ranked together (one network-wide threshold, the reference's
+    ``--woodburry-joint-sparsify``).
 
     References
     ----------
@@ -80,6 +84,5 @@ class WoodFisherPruner(OneShotPruner):
                                  "real number: the Woodbury recursion starts from F₀⁻¹ = λ⁻¹I, "
                                  "so WoodFisher needs damping (e.g. damping=0.01); got None.")
             x = X[:, 0] if isinstance(problem, ObjectiveProblem) and X is not None else None
-            return WoodFisher(sample_gradients(problem, x), percdamp=self.damping,
-                              block_size=self.block_size)
+            return WoodFisher(percdamp=self.damping, block_size=self.block_size).fit(problem, x)
         return make_curvature(self.curvature, problem, self.damping, owner="WoodFisherPruner")

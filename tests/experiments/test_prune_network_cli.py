@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
 import pytest
 
 from sparserec.experiments import prune_network as E
 from sparserec.harness import store
+from sparserec.harness.metadata import package_version
 
 TABLES = ("pruning_runs.csv", "pruning_layers.csv", "pruning_iterated.csv")
 TIMING = {"wall_s", "solve_s", "time_s", "wall_s_all_rounds"}
@@ -37,7 +39,7 @@ def _run(out, *extra):
     assert E.main(["--smoke", "--out", str(out), "--quiet", *extra]) == 0
 
 
-def test_smoke_resumes_per_task(tmp_path):
+def test_smoke_resumes_per_task(tmp_path, capsys):
     out = tmp_path / "pn"
     _run(out, "--backend", "serial")
     cells = _cells(out)
@@ -51,6 +53,9 @@ def test_smoke_resumes_per_task(tmp_path):
     it = pd.read_csv(out / "pruning_iterated.csv")
     assert list(it.columns) == E.ITERATED_COLUMNS and it["round"].tolist() == [1, 2, 3] * 4
     assert (out / "pruning_table.md").read_text().count("| obc |") >= 2
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["sparserec"] == {**package_version(), "source_hash": meta["sparserec"]["source_hash"]}
+    assert meta["experiment"] == "prune_network" and meta["network"].startswith("digits")
 
     # rerun (another backend): nothing recomputed, identical tables
     _run(out, "--backend", "joblib", "--workers", "2")
@@ -70,6 +75,18 @@ def test_smoke_resumes_per_task(tmp_path):
         keep = [c for c in before[name].columns if c not in TIMING]
         assert list(after[name].columns) == list(before[name].columns)
         pd.testing.assert_frame_equal(after[name][keep], before[name][keep], check_exact=True)
+
+    # the one output style (as phase_transition): 'prune_network: ...' notes on stderr, no
+    # 'INFO:' lines, and the accuracy table with a last 'Done in ...' line on stdout
+    capsys.readouterr()
+    assert E.main(["--smoke", "--out", str(out), "--backend", "serial"]) == 0
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert err and all(line.startswith("prune_network: ") for line in err), captured.err
+    assert "INFO" not in captured.err
+    printed = captured.out.strip().splitlines()
+    assert any(line.startswith("| obc | parallel |") for line in printed)
+    assert printed[-1].startswith("Done in ") and str(out.resolve()) in printed[-1]
 
 
 def test_fresh_recomputes_everything(tmp_path):

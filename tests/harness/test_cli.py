@@ -34,7 +34,7 @@ BAD = [
     (["--deltas", "0"], "every δ must be in (0, 1]; got 0"),
     (["--rhos", "0.1,-0.2"], "every ρ must be in (0, 1]; got -0.2"),
     (["--trials", "0"], "argument --trials: must be >= 1; got 0"),
-    (["--trials", "many"], "argument --trials: invalid int value"),
+    (["--trials", "many"], "argument --trials: expected an integer; got 'many'"),
     (["--n", "0"], "argument --n: must be >= 1"),
     (["--workers", "0"], "argument --workers: must be >= 1"),
     (["--backend", "mpi"], "argument --backend: invalid choice"),

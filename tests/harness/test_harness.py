@@ -124,8 +124,10 @@ def test_results_table_and_metadata(tmp_path):
     stored, meta = load_results(tmp_path)
     pd.testing.assert_frame_equal(untimed(stored), untimed(df))
     import sparserec
-    assert meta["sparserec_version"] == sparserec.__version__
-    assert "git_revision" in meta and meta["master_seed"] == 7
+    assert meta["sparserec"]["version"] == sparserec.__version__
+    assert {"commit", "dirty", "source_hash"} <= set(meta["sparserec"])
+    assert meta["master_seed"] == 7
+    assert meta["solver_params"]["htp"]["max_iter"] == 500  # defaults are recorded
     assert meta["grid"]["delta"] == [0.3, 0.6] and meta["trials"] == 3
     assert meta["libraries"]["numpy"] == np.__version__
     assert json.loads((tmp_path / "metadata.json").read_text())["n_rows"] == len(df)
@@ -190,10 +192,10 @@ def test_truncated_and_corrupt_cells_are_recomputed(tmp_path, caplog):
 
 def test_fresh_recomputes(tmp_path):
     run_sweep(tiny_sweep(["htp"]), tmp_path, backend="serial", quiet=True)
-    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").glob("*.parquet*")}
     time.sleep(0.01)
     run_sweep(tiny_sweep(["htp"]), tmp_path, backend="serial", quiet=True, resume=False)
-    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").glob("*.parquet*")}
     assert before.keys() == after.keys()
     assert all(after[k] != before[k] for k in before)
 
@@ -230,7 +232,7 @@ def test_backends_give_identical_tables(tmp_path):
 # ----------------------------------------------------------------------------- kill/resume
 KILL_ARGS = ["--solver", "iht", "--solver", "htp", "--n", "160", "--deltas", "0.3,0.5,0.7",
              "--rhos", "0.05,0.1,0.15,0.2,0.25", "--trials", "4", "--seed", "11",
-             "--backend", "serial", "--quiet"]
+             "--backend", "serial", "--batch", "fresh", "--quiet"]
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
@@ -328,3 +330,39 @@ def test_style_is_undone_but_keeps_the_interactive_mode():
         assert matplotlib.is_interactive() is (not before)
     finally:
         matplotlib.interactive(before)
+
+
+def _luminance(rgb):
+    c = np.asarray(matplotlib.colors.to_rgb(rgb))
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def _contrast(a, b):
+    hi, lo = sorted([_luminance(a), _luminance(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_heatmap_legend_is_readable_on_the_darkest_cells():
+    # The reproducer: the legend sat, frameless, on the colour map's darkest cells (small δ,
+    # large ρ: no success), black text on dark purple. The text must reach WCAG AA
+    # contrast (4.5:1) against what is behind it, and the line handles 3:1.
+    df = pd.DataFrame({"solver": "s", "delta": np.repeat([0.2, 0.5], 4),
+                       "rho": np.tile([0.1, 0.3, 0.5, 0.8], 2), "success": 0.0,
+                       "n": 50, "trial": 0})
+    fig = plotting.phase_heatmap(df, "s")
+    ax = fig.axes[0]
+    darkest = ax.collections[0].cmap(0.0)[:3]
+    legend = ax.get_legend()
+    frame = legend.get_frame()
+    if legend.get_frame_on():
+        alpha = frame.get_alpha() if frame.get_alpha() is not None else frame.get_facecolor()[3]
+        face = np.asarray(frame.get_facecolor()[:3])
+        behind = alpha * face + (1 - alpha) * np.asarray(darkest)
+    else:
+        behind = darkest
+    for text in legend.get_texts():
+        assert _contrast(text.get_color(), behind) >= 4.5, text.get_text()
+    for line in legend.get_lines():
+        assert _contrast(line.get_color(), behind) >= 3.0
+    plotting.plt.close(fig)

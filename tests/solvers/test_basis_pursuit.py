@@ -248,3 +248,67 @@ def test_class_attributes():
     cls = solvers.solver_class("basis_pursuit")
     assert cls.enforces_k is False  # BP has no k
     assert "max_iter" not in cls._param_names()
+
+
+# ------------------------------------------------------------------ homotopy fast path
+def test_homotopy_and_cvxpy_agree_across_the_transition():
+    # delta = 0.5 at n = 80: k from 4 to 24 crosses the l1 curve (rho_DT(0.5) = 0.386,
+    # k = 15). The certificate proves that x is the unique l1 minimiser (whether or
+    # not it is x_true): with generic Gaussian data every column is certified. The
+    # exact LP (HiGHS, a vertex, 1e-7 feasibility) must give the same x, and cvxpy
+    # too, to its interior-point accuracy (Clarabel's 1e-8 gap becomes ~1e-6 in x on
+    # the ill-conditioned supports beyond the curve: 1e-5), so the success decisions
+    # are the same.
+    ks = np.arange(4, 25, 2)
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((40, 80)) / np.sqrt(40)
+    X = np.zeros((80, ks.size))
+    for t, k in enumerate(ks):
+        X[rng.choice(80, k, replace=False), t] = rng.standard_normal(k)
+    p = Problem(A, A @ X, ks, x_true=X)
+    fast = solvers.get("basis_pursuit").solve(p)
+    ref = solvers.get("basis_pursuit", method="cvxpy").solve(p)
+    cert = fast.history["certified"]
+    assert cert.all() and int(fast.history["fallback"][0]) == 0
+    for t in range(ks.size):
+        np.testing.assert_allclose(fast.x[:, t], lp_l1(A, p.y[:, t]), atol=1e-7)
+    np.testing.assert_allclose(fast.x, ref.x, atol=1e-5)
+    ok_fast = np.linalg.norm(fast.x - p.x_true, axis=0) <= 1e-4 * np.linalg.norm(p.x_true, axis=0)
+    ok_ref = np.linalg.norm(ref.x - p.x_true, axis=0) <= 1e-4 * np.linalg.norm(p.x_true, axis=0)
+    np.testing.assert_array_equal(ok_fast, ok_ref)
+    assert ok_fast[:3].all() and not ok_fast[-3:].any()  # both sides of the transition
+
+
+def test_uncertified_columns_fall_back_to_cvxpy(monkeypatch):
+    # Columns the homotopy cannot certify are re-solved by cvxpy, and counted.
+    p = make_problem(30, 60, 4, seed=6, n_signals=3)
+    real = bp.l1_homotopy
+
+    def half_certified(A, Y, **kw):
+        X, cert, steps = real(A, Y, **kw)
+        return np.zeros_like(X), np.array([True, False, False]) & cert, steps
+
+    monkeypatch.setattr(bp, "l1_homotopy", half_certified)
+    res = solvers.get("basis_pursuit").solve(p)
+    assert res.history["certified"].tolist() == [True, False, False]
+    assert int(res.history["fallback"][0]) == 2
+    assert not np.any(res.x[:, 0])  # the (doctored) certified column kept the fast path
+    np.testing.assert_allclose(res.x[:, 1:], p.x_true[:, 1:], atol=1e-6)  # cvxpy: 1e-8 gaps
+
+
+def test_homotopy_nonnegative_matches_lp():
+    p = nonnegative_problem(30, 60, 8, seed=4)
+    res = solvers.get("basis_pursuit", form="nonnegative").solve(p)
+    assert res.history["certified"].all()
+    np.testing.assert_allclose(res.x, lp_l1(p.A, p.y, nonnegative=True), atol=1e-7)  # HiGHS 1e-7
+
+
+def test_noise_form_always_uses_cvxpy():
+    p = make_problem(30, 60, 3, seed=5, noise_std=0.01)
+    res = solvers.get("basis_pursuit", form="noise").solve(p)
+    assert not res.history["certified"].any()
+
+
+def test_bad_method(small):
+    with pytest.raises(ValueError, match="'method' parameter of BasisPursuit"):
+        solvers.get("basis_pursuit", method="lars").solve(small)

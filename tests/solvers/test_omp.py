@@ -268,14 +268,13 @@ def test_constructor_only_stores():
     assert solver.get_params() == {"max_iter": -1, "tol": "bad", "precompute": 42}
 
 
-@pytest.mark.parametrize("precompute", [False, True])
-def test_unbuffered_path_matches(monkeypatch, precompute):
-    # Many signals: the selected columns are gathered from A (and G) instead of
-    # being copied per signal; the arithmetic is the same up to roundoff.
+def test_operator_path_matches_dense():
+    # An operator's columns are fetched into a cache as they are selected; the
+    # arithmetic is the dense path's up to the summation order of the products.
+    from scipy.sparse.linalg import aslinearoperator
     p = make_problem(50, 90, 5, seed=14, noise_std=0.02, n_signals=4)
-    ref = solvers.get("omp", precompute=precompute).solve(p)
-    monkeypatch.setattr(solvers.solver_class("omp"), "buffer_bytes", 0)
-    res = solvers.get("omp", precompute=precompute).solve(p)
+    ref = solvers.get("omp").solve(p)
+    res = solvers.get("omp").solve(Problem(aslinearoperator(p.A), p.y, p.sparsity.k))
     assert np.array_equal(res.support, ref.support)
     assert np.max(np.abs(res.x - ref.x)) <= AGREE  # see AGREE
 
