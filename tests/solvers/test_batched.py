@@ -14,7 +14,7 @@ from sparserec import Problem, solvers
 from sparserec.ensembles import gaussian, sparse_signal
 
 ITERATIVE = ["iht", "iht:step=normalized", "htp", "cosamp", "subspace_pursuit", "omp",
-             "topk_iobs", "iobs"]
+             "topk_iobs", "iobs", "cgiht", "swap"]
 
 
 def _make(spec):

@@ -51,6 +51,10 @@ RECOVERY_TOL = {
     # Topk-I-OBS (no refit) converges linearly to x*, stopped by tol=1e-10.
     "iobs": 1e-6,
     "topk_iobs": 1e-6,
+    # CGIHT converges like conjugate gradients on the final support, stopped by tol=1e-10;
+    # the local-swap search ends with a least-squares refit (roundoff).
+    "cgiht": 1e-6,
+    "swap": 1e-6,
     # AMP's threshold tends to 0 with the residual, so it converges linearly to x*
     # and is stopped by tol=1e-10 (measured ~2e-10 relative error).
     "amp": 1e-6,
