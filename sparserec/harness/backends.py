@@ -25,6 +25,7 @@ import os
 import socket
 import threading
 import time
+import warnings
 from urllib.parse import urlparse
 
 from joblib import Parallel, delayed
@@ -114,6 +115,12 @@ def _serial(fn, tasks):
 
 
 def _joblib(fn, tasks, workers):
+    # loky restarts a worker whose memory grew by more than 300 MB since its first task
+    # (numba kernels and cvxpy load lazily as a sweep meets new solvers) and warns about a
+    # "memory leak"; the task it finished is returned and the next one goes to the new
+    # worker, so nothing is lost and the warning is noise on a long sweep
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given",
+                            category=UserWarning)
     n_jobs = workers if workers else -1
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered",
                    batch_size=1, initializer=exit_with_parent, initargs=(os.getpid(),))
