@@ -15,7 +15,6 @@ what a second-order step and an OBS projection need (DESIGN.md):
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import scipy.linalg as sla
@@ -176,22 +175,35 @@ class RestrictedCholesky:
         return L, order
 
     def _append(self, L, order, added):
-        for j in added:
-            h = self.block(order, np.array([j]))[:, 0]
-            hjj = float(self.block(np.array([j]), np.array([j]))[0, 0])
-            l = sla.solve_triangular(L, h, lower=True, check_finite=False) if order.size \
-                else np.zeros(0)
-            d2 = hjj - float(l @ l)
-            if not d2 > 1e-12 * abs(hjj):  # lost positive definiteness: refactorise
-                raise np.linalg.LinAlgError("append failed")
-            s = order.size
-            newL = np.zeros((s + 1, s + 1), dtype=np.float64)
-            newL[:s, :s] = L
-            newL[s, :s] = l
-            newL[s, s] = math.sqrt(d2)
-            L = newL
-            order = np.append(order, j)
-        return L, order
+        """Block Cholesky append of the indices ``added`` (one product for all of them).
+
+        With ``B = Ĥ[order, added]`` and ``C = Ĥ[added, added]``, the new rows
+        are ``L₂₁ = (L⁻¹B)ᵀ`` and ``L₂₂ = chol(C − L₂₁L₂₁ᵀ)``: the same factor,
+        to rounding, as appending the indices one by one, whose pivots are the
+        squared diagonal of ``L₂₂``.
+        """
+        added = np.asarray(added, dtype=np.intp)
+        if added.size == 0:
+            return L, order
+        s = order.size
+        C = self.block(added, added)
+        hdiag = np.abs(np.diag(C))
+        if s:
+            B = self.block(order, added)
+            L21 = sla.solve_triangular(L, B, lower=True, check_finite=False).T
+            C = C - L21 @ L21.T
+        try:
+            L22 = np.linalg.cholesky(C)
+        except np.linalg.LinAlgError:
+            raise np.linalg.LinAlgError("append failed") from None
+        if not np.all(np.diag(L22) ** 2 > 1e-12 * hdiag):  # lost positive definiteness
+            raise np.linalg.LinAlgError("append failed")
+        newL = np.zeros((s + added.size, s + added.size), dtype=np.float64)
+        newL[:s, :s] = L
+        if s:
+            newL[s:, :s] = L21
+        newL[s:, s:] = L22
+        return newL, np.concatenate([order, added])
 
     def solve(self, S, B, key=0):
         """Solve ``Ĥ_SS U = B`` with the cached factor of slot ``key``.
