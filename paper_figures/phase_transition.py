@@ -31,7 +31,7 @@ SMOKE = dict(n=30, deltas="0.3,0.6", rhos="0.1,0.3,0.5", trials=2)
 
 
 def main(argv=None):
-    args = _common.parse_args(__doc__, argv)
+    args = _common.parse_args(__doc__, argv, seed_default=0)  # the CLI's seed: reuse its run
     if args.smoke:
         work = args.out / "phase_work"
         cli = ["--n", str(SMOKE["n"]), "--deltas", SMOKE["deltas"], "--rhos", SMOKE["rhos"],

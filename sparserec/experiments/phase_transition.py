@@ -23,10 +23,12 @@ Run ``sparserec-phase-transition --help`` for the options (from a clone:
     every solver with the 95 % intervals of ρ₅₀; the theoretical
     Donoho–Tanner ℓ1 curve is drawn on each.
 
-Presets: ``default`` is a quick but meaningful diagram (n = 200, δ and ρ on
-a coarse grid, 10 trials, fresh matrices; about a minute on 2 cores);
-``paper`` is n = 1000, δ = 0.05…0.95, ρ = 0.025…0.9, 50 trials (an overnight
-run on a workstation, or use Dask). Explicit options override the preset.
+Presets: ``default`` is a quick but meaningful diagram (n = 500, 9 δ × 12 ρ,
+10 trials, common matrices; about a minute on 2 cores); ``paper`` is the
+scale papers publish at, n = 1000, 19 δ (0.05…0.95) × 36 ρ (0.025…0.9), 50
+trials, common matrices and adaptive ρ sampling (about a quarter of an hour
+on 2 cores; the README gives the measured time). Explicit options override
+the preset.
 """
 from __future__ import annotations
 
