@@ -65,11 +65,19 @@ def test_common_sweep_rows_equal_single_solves(tmp_path):
             assert row["rel_error"] == pytest.approx(single.rel_error, rel=1e-8, abs=1e-12)
 
 
-def test_common_mode_is_identical_across_backends(tmp_path):
-    sweep = Sweep(["htp", "omp"], GRID, trials=3, seed=4, mode="common")
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_common_mode_is_identical_across_backends(tmp_path, adaptive):
+    # the paper preset's sampling (common matrices, adaptive bisection rounds) gives the
+    # same table under every backend: seeds depend only on (cell, trial)
+    sweep = Sweep(["htp", "omp"], GRID, trials=4, seed=4, mode="common", adaptive=adaptive,
+                  probe_trials=2)
     serial = run_sweep(sweep, tmp_path / "serial", backend="serial", quiet=True)
     jl = run_sweep(sweep, tmp_path / "joblib", backend="joblib", workers=2, quiet=True)
     pd.testing.assert_frame_equal(untimed(jl), untimed(serial))
+    pytest.importorskip("distributed")
+    dk = run_sweep(sweep, tmp_path / "dask", backend="dask", workers=2, scheduler="local",
+                   quiet=True)
+    pd.testing.assert_frame_equal(untimed(dk), untimed(serial))
 
 
 # ----------------------------------------------------------------------------- bisection
