@@ -134,11 +134,11 @@ class RestrictedCholesky:
         entry = self.cache.get(key)
         if entry is not None:
             L, order = entry
-            if order.size == S.size and np.array_equal(np.sort(order), np.sort(S)):
+            removed = _missing(order, S)
+            if order.size == S.size and removed.size == 0:
                 self.stats["reuse"] += 1
                 return L, order
-            removed = np.setdiff1d(order, S, assume_unique=True)
-            added = np.setdiff1d(S, order, assume_unique=True)
+            added = _missing(S, order)
             nchg = removed.size + added.size
             if nchg <= max(1, int(self.max_changes * S.size)) and order.size - removed.size > 0:
                 try:
@@ -230,6 +230,20 @@ class RestrictedCholesky:
         out = np.empty_like(Y)
         out[pos] = Y
         return out[:, 0] if vec else out
+
+
+def _missing(a, b):
+    """The entries of ``a`` that are not in ``b`` (unique non-negative ints), in ``a``'s order.
+
+    A mark array instead of ``np.setdiff1d``: these sets are small and the
+    call runs once per iteration of I-OBS, where ``setdiff1d``'s sorting was a
+    visible share of the time.
+    """
+    if a.size == 0 or b.size == 0:
+        return a.copy()
+    mark = np.zeros(max(int(a.max()), int(b.max())) + 1, dtype=bool)
+    mark[b] = True
+    return a[~mark[a]]
 
 
 # ====================================================================== base

@@ -106,6 +106,8 @@ class ExactGram(Curvature):
         self.problem = None
         self._woodbury = None
         self._P = None
+        self._W = None
+        self._p_work = 0.0
         self._diag = None
         if problem is not None and H is not None:
             raise ValueError("ExactGram takes either a 'problem' or a Gram matrix 'H', not both.")
@@ -193,6 +195,8 @@ class ExactGram(Curvature):
             self._reset_cache()
             self._woodbury = None
             self._P = None
+            self._W = None
+            self._p_work = 0.0
             self._diag = None
             return self
         if hasattr(problem, "H"):
@@ -257,6 +261,8 @@ class ExactGram(Curvature):
         new._reset_cache()
         new._woodbury = None
         new._P = None
+        new._W = None
+        new._p_work = 0.0
         return new
 
     def singular_reason(self):
@@ -317,21 +323,46 @@ class ExactGram(Curvature):
             The Newton direction ``Ĥ⁻¹∇f``.
         """
         if self._use_woodbury() and problem is self.problem:
-            return -(self._kinv_a().T @ np.asarray(R, dtype=np.float64))
+            R = np.asarray(R, dtype=np.float64)
+            P = self._kinv_a(R.shape[1])
+            if P is not None:
+                return -(P.T @ R)
+            A, c = self._wb()
+            return -(A.T @ sla.cho_solve(c, R, check_finite=False))
         return super().newton_ls(problem, R)
 
-    def _kinv_a(self):
-        """``P = (AAᵀ + λI)⁻¹A`` (m, n), computed once (``O(m²n)``, memory like ``A``)."""
+    def _l_inv_a(self):
+        """``W = L⁻¹A`` with ``AAᵀ + λI = LLᵀ`` (m, n): ``diag(Aᵀ(AAᵀ + λI)⁻¹A)`` is ``‖W_j‖²``."""
+        if getattr(self, "_W", None) is None:
+            A, c = self._wb()
+            self._W = sla.solve_triangular(c[0], A, lower=True, check_finite=False)
+        return self._W
+
+    def _kinv_a(self, columns):
+        """``P = (AAᵀ + λI)⁻¹A`` once the Newton directions have paid for it, else None.
+
+        A direction costs ``2m²`` more per column without ``P`` (an m × m solve
+        before the product with ``Aᵀ``), and ``P = L⁻ᵀW`` costs ``m²n`` once
+        (one triangular solve from ``W``). ``P`` is formed when the extra work
+        of the ``columns`` directions so far reaches that (the ski-rental rule:
+        never more than twice the better choice in hindsight); a single solve
+        of a few iterations never forms it.
+        """
         if getattr(self, "_P", None) is None:
             A, c = self._wb()
-            self._P = sla.cho_solve(c, A, check_finite=False)
+            m, n = A.shape
+            self._p_work = getattr(self, "_p_work", 0.0) + 2.0 * m * m * columns
+            if self._p_work < float(m) * m * n:
+                return None
+            self._P = sla.solve_triangular(c[0], self._l_inv_a(), lower=True, trans="T",
+                                           check_finite=False)
         return self._P
 
     def inv_diag(self):
         if self._use_woodbury():
             if self._inv_diag is None:
-                A, _ = self._wb()
-                self._inv_diag = (1.0 - np.einsum("ij,ij->j", A, self._kinv_a())) / self.shift
+                W = self._l_inv_a()
+                self._inv_diag = (1.0 - np.einsum("ij,ij->j", W, W)) / self.shift
                 self._inv_diag.setflags(write=False)
             return self._inv_diag
         return super().inv_diag()
