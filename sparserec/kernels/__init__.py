@@ -13,14 +13,17 @@ plain Python and must pass the same tests.
 * :mod:`.homotopy` — the ℓ1 homotopy path to the exact basis-pursuit solution,
   with its optimality certificate;
 * :mod:`.swap` — exchange moves on a least-squares support (score every single
-  swap, apply one by rank-one updates).
+  swap, apply one by rank-one updates);
+* :mod:`.products` — ``A @ x`` for a row-sparse ``x`` from the kept columns of ``A``.
 """
 from .homotopy import certify, l1_homotopy
 from .lobs import lobs_sequential
 from .obs import chol_update, greedy_obs, obs_downdate, obs_saliency, obs_update
+from .products import column_combination
 from .swap import add_slot, best_add, best_swap, remove_slot
 from .topk import hard_threshold, topk, topk_mask, topk_numba, topk_numpy
 
 __all__ = ["topk", "topk_numba", "topk_numpy", "topk_mask", "hard_threshold", "obs_saliency",
            "obs_update", "obs_downdate", "greedy_obs", "chol_update", "lobs_sequential",
-           "l1_homotopy", "certify", "best_swap", "best_add", "remove_slot", "add_slot"]
+           "l1_homotopy", "certify", "best_swap", "best_add", "remove_slot", "add_slot",
+           "column_combination"]

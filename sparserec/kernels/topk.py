@@ -382,10 +382,13 @@ def topk_mask(Z, k, *, engine="numba"):
         raise ValueError(f"The 'Z' argument of topk_mask must be 2-D; got shape {Z.shape}.")
     n, T = Z.shape
     _check_scores(Z, "Z", "topk_mask")
-    k = np.broadcast_to(np.asarray(k, dtype=np.int64), (T,))
-    if k.size and (k.min() < 0 or k.max() > n):
+    k = np.asarray(k, dtype=np.int64)
+    if k.shape != (T,):  # a scalar k (np.full is cheaper than broadcast_to in the loop)
+        k = np.full(T, k, dtype=np.int64) if k.ndim == 0 else np.broadcast_to(k, (T,))
+    lo, hi = (int(k[0]), int(k[0])) if T == 1 else (k.min(), k.max()) if T else (0, 0)
+    if lo < 0 or hi > n:
         raise ValueError(f"The 'k' parameter of topk_mask must be ints in [0, {n}]; got "
-                         f"values in [{k.min()}, {k.max()}].")
+                         f"values in [{lo}, {hi}].")
     if engine == "numba":
         return topk_mask_numba(Z, k)
     if engine == "numpy":

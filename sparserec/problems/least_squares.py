@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator, eigsh
 
 from .._validation import as_real_array, check_int, check_real
+from ..kernels.products import column_combination
 from .base import Scaling, SparseProblem, colnorm, scale_exponent
 from .sparsity import Sparsity
 
@@ -286,10 +287,13 @@ class Problem(SparseProblem):
         """
         if self.is_operator:
             return self.matvec(X)
-        rows = np.flatnonzero(np.any(X != 0, axis=1))
+        single = X.shape[1] == 1
+        rows = np.flatnonzero(X[:, 0] if single else np.any(X != 0, axis=1))
         limit = 4 if self.A.flags.f_contiguous else 64
         if limit * rows.size >= self.n:
             return _dense_product(self.A, X)
+        if single:  # one column: add the kept columns of A, no gathered copy
+            return column_combination(self.A, rows, X[:, 0])[:, None]
         return _dense_product(self.A[:, rows], X[rows])
 
     def lstsq_dense(self, supports, Y):

@@ -523,12 +523,12 @@ class Solver:
 
             X_new = work["X"]
             obj, res = problem.measure(work)
-            changes = np.count_nonzero((X_old != 0) != (X_new != 0), axis=0)
-            bad = ~np.isfinite(obj) | ~np.isfinite(res) | ~np.all(np.isfinite(X_new), axis=0) \
+            changes = ((X_old != 0) != (X_new != 0)).sum(axis=0)
+            bad = ~np.isfinite(obj) | ~np.isfinite(res) | ~np.isfinite(X_new).all(axis=0) \
                 | (res > self.divergence_factor * r_ref[cols])
             stop = np.zeros(cols.size, dtype=bool)
             why = np.full(cols.size, "", dtype=object)
-            if np.any(bad):  # keep the last finite iterate of diverged columns
+            if bad.any():  # keep the last finite iterate of diverged columns
                 X_new[:, bad] = X_old[:, bad]
                 problem.refresh(work, np.flatnonzero(bad))
                 # its objective and residual are those recorded for it last time
@@ -579,7 +579,7 @@ class Solver:
                 if callback(info):
                     why[~stop] = "callback"
                     stop[:] = True
-            if np.any(stop):
+            if stop.any():
                 done_cols = cols[stop]
                 reason[done_cols] = why[stop]
                 status[done_cols] = np.select([why[stop] == "diverged", why[stop] == "stall"],

@@ -31,14 +31,17 @@ def normalized_step(problem, X, P, k):
     """
     mask = X != 0
     empty = ~mask.any(axis=0)
-    if np.any(empty):
+    if empty.any():
         mask[:, empty] = topk_mask(P[:, empty], k[empty])
     Pg = np.where(mask, P, 0)
     AP = problem.matvec_sparse(Pg)
     num = _colsq(Pg)
     den = _colsq(AP)
     safe = den > 0
-    mu = np.where(safe, num / np.where(safe, den, 1), 1.0 / problem.norm2() ** 2)
+    if safe.all():
+        mu = num / den
+    else:
+        mu = np.where(safe, num / np.where(safe, den, 1), 1.0 / problem.norm2() ** 2)
     return mu.astype(P.dtype, copy=False), mask, AP
 
 
@@ -158,7 +161,7 @@ class IHT(Solver):
         mu, mask, AP = normalized_step(problem, X, P, sparsity.k)
         X_new, kept = proj(X + mu * P, sparsity)
         R_new = R - mu * AP                     # exact for the columns that keep Γ
-        todo = np.flatnonzero(np.any(kept != mask, axis=0))
+        todo = np.flatnonzero((kept != mask).any(axis=0))
         cand, K = X_new[:, todo], kept[:, todo]
         for _ in range(self.max_backtrack):
             if todo.size == 0:
