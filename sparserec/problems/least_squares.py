@@ -346,12 +346,9 @@ class Problem(SparseProblem):
         AC = self.A[:, mask]
         K = cache["K"] - AC @ AC.T
         AS = self.columns(S)
-        try:
-            c, low = sla.cho_factor(K, lower=True, check_finite=False)
-            if np.abs(np.diag(c)).min() ** 2 > 1e-10 * np.diag(K).max():
-                return AS.T @ sla.cho_solve((c, low), y, check_finite=False)
-        except (sla.LinAlgError, ValueError):
-            pass
+        c = _checked_cholesky(K)
+        if c is not None:
+            return AS.T @ sla.cho_solve(c, y, check_finite=False)
         return restricted_lstsq(AS, y)
 
     def _gram_for(self, s):
@@ -624,6 +621,23 @@ def _dense_product(M, X):
     return M @ X
 
 
+def _checked_cholesky(K):
+    """``cho_factor(K)`` (lower), or None when it fails or is too ill-conditioned to trust.
+
+    The test: the smallest squared pivot must exceed ``1e-10·max(diag K)``, an
+    estimate of ``cond(K) < 1e10`` (relative accuracy better than ~1e-6 in
+    float64 for the normal equations); otherwise the callers fall back to
+    pivoted QR.
+    """
+    try:
+        c = sla.cho_factor(K, lower=True, check_finite=False)
+    except (sla.LinAlgError, ValueError):
+        return None
+    if np.abs(np.diag(c[0])).min() ** 2 > 1e-10 * np.diag(K).max():
+        return c
+    return None
+
+
 def _gram_lstsq(G, S, AS, y):
     """:func:`restricted_lstsq` with the normal equations gathered from ``G = AᵀA``.
 
@@ -634,14 +648,9 @@ def _gram_lstsq(G, S, AS, y):
     """
     m, s = AS.shape
     if 0 < s <= m:
-        GS = G[np.ix_(S, S)]
-        d = np.diag(GS)
-        try:
-            c, low = sla.cho_factor(GS, lower=True, check_finite=False)
-            if np.abs(np.diag(c)).min() ** 2 > 1e-10 * d.max():
-                return sla.cho_solve((c, low), AS.T @ y, check_finite=False)
-        except (sla.LinAlgError, ValueError):
-            pass
+        c = _checked_cholesky(G[np.ix_(S, S)])
+        if c is not None:
+            return sla.cho_solve(c, AS.T @ y, check_finite=False)
     return restricted_lstsq(AS, y)
 
 
@@ -680,22 +689,11 @@ def restricted_lstsq(AS, y):
     if s == 0:
         return np.zeros((0,) + y.shape[1:], dtype=np.result_type(AS, y))
     if s <= m:
-        G = AS.T @ AS
-        d = np.diag(G)
-        try:
-            c, low = sla.cho_factor(G, lower=True, check_finite=False)
-            diag = np.abs(np.diag(c))
-            if diag.min() ** 2 > 1e-10 * d.max():
-                return sla.cho_solve((c, low), AS.T @ y, check_finite=False)
-        except (sla.LinAlgError, ValueError):
-            pass
+        c = _checked_cholesky(AS.T @ AS)
+        if c is not None:
+            return sla.cho_solve(c, AS.T @ y, check_finite=False)
     elif m > 0:
-        K = AS @ AS.T
-        d = np.diag(K)
-        try:
-            c, low = sla.cho_factor(K, lower=True, check_finite=False)
-            if np.abs(np.diag(c)).min() ** 2 > 1e-10 * d.max():
-                return AS.T @ sla.cho_solve((c, low), y, check_finite=False)
-        except (sla.LinAlgError, ValueError):
-            pass
+        c = _checked_cholesky(AS @ AS.T)
+        if c is not None:
+            return AS.T @ sla.cho_solve(c, y, check_finite=False)
     return sla.lstsq(AS, y, lapack_driver="gelsy", check_finite=False)[0]
